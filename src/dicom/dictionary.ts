@@ -61,3 +61,10 @@ export function addDictionaryEntry(tag: Tag, vr: string | null, keyword: string)
   byTag.set(tag, entry);
   byKeyword.set(keyword, entry);
 }
+
+/** Every dictionary tag whose VR is one of `vrs` (dcmjs's pseudo VRs count as what they can be). */
+export function tagsWithVr(vrs: ReadonlySet<string>): Tag[] {
+  const out: Tag[] = [];
+  for (const entry of byTag.values()) if (vrs.has(implicitVrFromDictionary(entry.vr))) out.push(entry.tag);
+  return out;
+}

@@ -1,0 +1,38 @@
+/**
+ * Clean Descriptors (PS3.15 E.3.5): free text keeps its clinical words but loses every token that
+ * equals an identifying value found in the same instance, and anything shaped like a date, a phone
+ * number, an e-mail address or a long digit run.
+ */
+
+const PATTERNS: readonly RegExp[] = [
+  /[\w.+-]+@[\w-]+(\.[\w-]+)+/g, // e-mail
+  /\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b/g, // 2024-01-31
+  /\b\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b/g, // 31/01/2024
+  /\b(19|20)\d{6}\b/g, // 20240131
+  /\+?\(?\d[\d\s().-]{6,}\d/g, // phone numbers
+  /\b\d{5,}\b/g, // IDs, SSNs, MRNs and other long digit runs
+];
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Compiles the instance's identifying values (each at least 3 characters) into one matcher. */
+export function identifierMatcher(values: Iterable<string>): RegExp | undefined {
+  const tokens = new Set<string>();
+  for (const value of values) {
+    const trimmed = value.trim();
+    if (trimmed.length >= 3) tokens.add(trimmed);
+    for (const part of trimmed.split(/[\s^=,]+/)) if (part.length >= 3) tokens.add(part);
+  }
+  if (tokens.size === 0) return undefined;
+  // Longest first, so "SMITH JOHN" goes before "SMITH".
+  const alternatives = [...tokens].sort((a, b) => b.length - a.length).map(escapeRegExp);
+  return new RegExp(`(?<![\\p{L}\\p{N}])(${alternatives.join("|")})(?![\\p{L}\\p{N}])`, "giu");
+}
+
+export function cleanText(text: string, identifiers: RegExp | undefined): string {
+  let out = identifiers ? text.replace(identifiers, "") : text;
+  for (const pattern of PATTERNS) out = out.replace(pattern, "");
+  return out.replace(/[ \t]{2,}/g, " ").trim();
+}

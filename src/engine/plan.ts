@@ -1,0 +1,213 @@
+/**
+ * Compiling a profile (and the profiles it extends, and the options it names) into a frozen Plan in
+ * which every tag has exactly one action.
+ *
+ * Precedence, written once:
+ *   1. Layers apply root first (`basic`, then a profile that extends it, ...); a layer's rule replaces
+ *      an earlier rule for the same selector. Then every option named anywhere in the chain rewrites
+ *      the rules that declare an action for it (PS3.15: used "in place of" the basic action). A rule a
+ *      child profile writes declares no options unless it says so, so options never undo it.
+ *   2. At lookup, an exact tag rule beats a pattern rule; a private rule for (creator, group, element)
+ *      beats (creator, group), which beats (creator); then the profile's private / unlisted default.
+ */
+import { keywordOf, lookupTag, tagOfKeyword, tagsWithVr } from "../dicom/dictionary.js";
+import { elementOf, groupOf, isPrivateGroup, parseTag, tagParen, type Tag } from "../dicom/tag.js";
+import {
+  OPTION_CODES,
+  type ActionName,
+  type OptionName,
+  type ProfileFile,
+  type ProfileRule,
+  type RuleAction,
+} from "../profiles/types.js";
+
+export interface CompiledRule extends RuleAction {
+  /** Human-readable selector, for the compiled-rules listing. */
+  readonly selector: string;
+}
+
+export interface MethodCode {
+  readonly code: string;
+  readonly meaning: string;
+}
+
+export interface Plan {
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  readonly edition?: string;
+  readonly extends?: string;
+  readonly options: readonly OptionName[];
+  readonly exact: ReadonlyMap<Tag, CompiledRule>;
+  readonly patterns: ReadonlyArray<{
+    readonly mask: number;
+    readonly value: number;
+    readonly rule: CompiledRule;
+  }>;
+  /** Keyed `creator|group|element`, `creator|group|` and `creator||`. */
+  readonly privateRules: ReadonlyMap<string, CompiledRule>;
+  /** For attributes the dictionary does not know, read with an explicit VR that a VR rule names. */
+  readonly byVr: ReadonlyMap<string, CompiledRule>;
+  readonly privateDefault: CompiledRule;
+  readonly unlistedDefault: CompiledRule;
+  readonly methodCodes: readonly MethodCode[];
+  /** (0028,0303) Longitudinal Temporal Information Modified. */
+  readonly longitudinal: "UNMODIFIED" | "MODIFIED" | "REMOVED";
+  readonly ruleCount: number;
+  readonly burnedInAnnotation: "reject" | "allow";
+}
+
+interface Layered {
+  base: RuleAction;
+  options?: ProfileRule["options"];
+  selector: string;
+}
+
+function selectorKey(rule: ProfileRule): string {
+  if (rule.tag !== undefined) return `tag:${parseTag(rule.tag)}`;
+  if (rule.keyword !== undefined) return `tag:${tagOfKeyword(rule.keyword)}`;
+  if (rule.pattern !== undefined) return `pattern:${rule.pattern}`;
+  return `private:${privateKey(rule.privateCreator!, rule.group, rule.element)}`;
+}
+
+export function privateKey(creator: string, group = "", element = ""): string {
+  return `${creator.trim()}|${group}|${element}`;
+}
+
+function describe(rule: ProfileRule): string {
+  if (rule.tag !== undefined) return rule.keyword ? `${rule.tag} ${rule.keyword}` : rule.tag;
+  if (rule.keyword !== undefined) return rule.keyword;
+  if (rule.pattern !== undefined) return rule.pattern;
+  return `private "${rule.privateCreator}" ${rule.group ?? "gggg"},xx${rule.element ?? "ee"}`;
+}
+
+function actionOf(spec: RuleAction): RuleAction {
+  const { action, value, maxYears, prefix, fallback, maxDays } = spec;
+  return Object.fromEntries(
+    Object.entries({ action, value, maxYears, prefix, fallback, maxDays }).filter(([, v]) => v !== undefined),
+  ) as unknown as RuleAction;
+}
+
+/** `chain` is root first: [basic, hipaa]. */
+export function compilePlan(chain: readonly ProfileFile[]): Plan {
+  const leaf = chain[chain.length - 1]!;
+  const rules = new Map<string, Layered>();
+  const options = new Set<OptionName>();
+  let privateDefault: ActionName = "remove";
+  let unlistedDefault: ActionName = "keep";
+  const methodCodes: MethodCode[] = [];
+  const byVr = new Map<string, CompiledRule>();
+  let edition: string | undefined;
+  let burnedInAnnotation: "reject" | "allow" = "reject";
+
+  for (const layer of chain) {
+    // VR rules first, expanded over the dictionary, so that the layer's own tag rules win over them.
+    for (const rule of layer.rules) {
+      if (!rule.vr) continue;
+      const vrs = new Set(rule.vr);
+      for (const tag of tagsWithVr(vrs)) {
+        if (isPrivateGroup(groupOf(tag))) continue;
+        rules.set(`tag:${tag}`, {
+          base: actionOf(rule),
+          selector: `${tagParen(tag)} ${keywordOf(tag) ?? ""} (by VR)`.trim(),
+        });
+      }
+      for (const vr of vrs) byVr.set(vr, Object.freeze({ ...actionOf(rule), selector: `VR ${vr}` }));
+    }
+    for (const rule of layer.rules) {
+      if (rule.vr) continue;
+      rules.set(selectorKey(rule), { base: actionOf(rule), options: rule.options, selector: describe(rule) });
+    }
+    for (const option of layer.options ?? []) options.add(option);
+    privateDefault = layer.defaults?.private ?? privateDefault;
+    unlistedDefault = layer.defaults?.unlisted ?? unlistedDefault;
+    for (const m of layer.methodCodes ?? [])
+      if (!methodCodes.some((c) => c.code === m.code)) methodCodes.push(m);
+    edition = layer.edition ?? edition;
+    burnedInAnnotation = layer.burnedInAnnotation ?? burnedInAnnotation;
+  }
+  // Options rewrite only the rules that declare what the option does to them (the table's columns).
+  for (const option of options) {
+    for (const rule of rules.values()) {
+      const replacement = rule.options?.[option];
+      if (replacement !== undefined)
+        rule.base = typeof replacement === "string" ? { action: replacement } : replacement;
+    }
+  }
+  for (const option of options) {
+    const [code, meaning] = OPTION_CODES[option];
+    methodCodes.push({ code, meaning });
+  }
+
+  const exact = new Map<Tag, CompiledRule>();
+  const patterns: Array<{ mask: number; value: number; rule: CompiledRule }> = [];
+  const privateRules = new Map<string, CompiledRule>();
+  for (const [key, layered] of rules) {
+    const compiled: CompiledRule = Object.freeze({ ...layered.base, selector: layered.selector });
+    if (key.startsWith("tag:")) exact.set(Number(key.slice(4)), compiled);
+    else if (key.startsWith("pattern:")) patterns.push({ ...patternMask(key.slice(8)), rule: compiled });
+    else privateRules.set(key.slice(8), compiled);
+  }
+
+  const allActions = [...rules.values()].map((r) => r.base.action);
+  const longitudinal = options.has("retainLongitudinalFullDates")
+    ? "UNMODIFIED"
+    : allActions.includes("shiftDate") || allActions.includes("yearOnly")
+      ? "MODIFIED"
+      : "REMOVED";
+
+  return Object.freeze({
+    name: leaf.name,
+    version: leaf.version,
+    description: leaf.description,
+    edition,
+    extends: leaf.extends,
+    options: [...options],
+    exact,
+    patterns,
+    privateRules,
+    byVr,
+    privateDefault: Object.freeze({ action: privateDefault, selector: "private default" }),
+    unlistedDefault: Object.freeze({ action: unlistedDefault, selector: "unlisted default" }),
+    methodCodes,
+    longitudinal,
+    ruleCount: rules.size,
+    burnedInAnnotation,
+  });
+}
+
+/** `(60xx,3000)` -> mask/value over the 32-bit tag. */
+function patternMask(pattern: string): { mask: number; value: number } {
+  const hex = pattern.replace(/[(),]/g, "");
+  let mask = 0;
+  let value = 0;
+  for (const ch of hex) {
+    mask = mask * 16 + (ch === "x" ? 0 : 15);
+    value = value * 16 + (ch === "x" ? 0 : parseInt(ch, 16));
+  }
+  return { mask: mask >>> 0, value: value >>> 0 };
+}
+
+/** The rule for a public (even-group) tag; `vr` is the VR the element was read with. */
+export function publicRuleFor(plan: Plan, tag: Tag, vr?: string): CompiledRule {
+  const exact = plan.exact.get(tag);
+  if (exact) return exact;
+  for (const p of plan.patterns) if ((tag & p.mask) >>> 0 === p.value) return p.rule;
+  if (vr !== undefined && plan.byVr.size > 0 && !lookupTag(tag))
+    return plan.byVr.get(vr) ?? plan.unlistedDefault;
+  return plan.unlistedDefault;
+}
+
+/** The rule for a private data element, given its block's creator (undefined when none reserved it). */
+export function privateRuleFor(plan: Plan, tag: Tag, creator: string | undefined): CompiledRule {
+  if (creator !== undefined) {
+    const group = groupOf(tag).toString(16).toUpperCase().padStart(4, "0");
+    const element = (elementOf(tag) & 0xff).toString(16).toUpperCase().padStart(2, "0");
+    const rule =
+      plan.privateRules.get(privateKey(creator, group, element)) ??
+      plan.privateRules.get(privateKey(creator, group)) ??
+      plan.privateRules.get(privateKey(creator));
+    if (rule) return rule;
+  }
+  return plan.privateDefault;
+}

@@ -1,0 +1,121 @@
+/**
+ * Loads profile files from the built-in directory (profiles/) and an optional user directory,
+ * validates them, resolves `extends` and compiles each into a Plan. Any problem stops loading.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { ProfileError } from "../errors.js";
+import { compilePlan, type Plan } from "../engine/plan.js";
+import type { ProfileFile } from "./types.js";
+import { validateProfile } from "./validate.js";
+
+/** The shipped profiles: `profiles/` at the package root, found from this file (src/ or dist/src/). */
+export function builtinProfileDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, "package.json"))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error("package root not found");
+    dir = parent;
+  }
+  return path.join(dir, "profiles");
+}
+
+export interface ProfileSummary {
+  readonly name: string;
+  readonly description: string;
+  readonly version: string;
+  readonly extends: string | null;
+  readonly options: readonly string[];
+  readonly ruleCount: number;
+}
+
+export class ProfileRegistry {
+  private constructor(
+    private readonly files: ReadonlyMap<string, ProfileFile>,
+    private readonly plans: ReadonlyMap<string, Plan>,
+  ) {}
+
+  static load(dirs: readonly string[] = [builtinProfileDir()]): ProfileRegistry {
+    const files = new Map<string, ProfileFile>();
+    const origin = new Map<string, string>();
+    for (const dir of dirs) {
+      for (const name of fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(".json"))
+        .sort()) {
+        const file = path.join(dir, name);
+        const profile = readProfileFile(file);
+        const earlier = origin.get(profile.name);
+        if (earlier)
+          throw new ProfileError(
+            `${file}: $.name`,
+            `profile "${profile.name}" is also defined in ${earlier}`,
+          );
+        files.set(profile.name, profile);
+        origin.set(profile.name, file);
+      }
+    }
+    const plans = new Map<string, Plan>();
+    for (const [name, profile] of files) {
+      plans.set(name, compilePlan(chainOf(profile, files, origin.get(name)!)));
+    }
+    return new ProfileRegistry(files, plans);
+  }
+
+  get(name: string): Plan | undefined {
+    return this.plans.get(name);
+  }
+
+  names(): string[] {
+    return [...this.plans.keys()];
+  }
+
+  list(): ProfileSummary[] {
+    return [...this.plans.values()].map((plan) => ({
+      name: plan.name,
+      description: plan.description,
+      version: plan.version,
+      extends: plan.extends ?? null,
+      options: plan.options,
+      ruleCount: plan.ruleCount,
+    }));
+  }
+
+  /** A profile sent with a request (either format); it may extend any loaded profile. */
+  compileCustom(json: unknown, label = "request"): Plan {
+    const profile = validateProfile(json, label, "custom");
+    return compilePlan(chainOf(profile, this.files, label));
+  }
+}
+
+export function readProfileFile(file: string): ProfileFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new ProfileError(`${file}: $`, `is not valid JSON (${(error as Error).message})`);
+  }
+  return validateProfile(json, file, path.basename(file, ".json"));
+}
+
+/** [root, ..., profile]: follows `extends`, refusing unknown parents and cycles. */
+function chainOf(
+  profile: ProfileFile,
+  files: ReadonlyMap<string, ProfileFile>,
+  where: string,
+): ProfileFile[] {
+  const chain = [profile];
+  const seen = new Set([profile.name]);
+  let current = profile;
+  while (current.extends !== undefined) {
+    const parent = files.get(current.extends);
+    if (!parent) throw new ProfileError(`${where}: $.extends`, `unknown profile "${current.extends}"`);
+    if (seen.has(parent.name))
+      throw new ProfileError(`${where}: $.extends`, `profile "${parent.name}" extends itself`);
+    seen.add(parent.name);
+    chain.unshift(parent);
+    current = parent;
+  }
+  return chain;
+}

@@ -1,0 +1,297 @@
+/**
+ * Validation of profile files. Every problem names the file and the JSON path, and the first one
+ * stops loading (so a bad profile stops start-up).
+ */
+import { ProfileError } from "../errors.js";
+import { addDictionaryEntry, lookupTag, tagOfKeyword } from "../dicom/dictionary.js";
+import { groupOf, isPrivateGroup, parseTag } from "../dicom/tag.js";
+import { KNOWN_VRS } from "../dicom/vr.js";
+import {
+  ACTION_NAMES,
+  OPTION_NAMES,
+  type ActionName,
+  type OptionName,
+  type ProfileFile,
+  type ProfileRule,
+  type RuleAction,
+} from "./types.js";
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
+const PATTERN = /^\(([0-9a-fx]{4}),([0-9a-fx]{4})\)$/i;
+
+type Json = unknown;
+
+class Checker {
+  constructor(readonly file: string) {}
+
+  fail(path: string, message: string): never {
+    throw new ProfileError(`${this.file}: ${path}`, message);
+  }
+
+  object(value: Json, path: string): Record<string, Json> {
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+      this.fail(path, "must be an object");
+    return value as Record<string, Json>;
+  }
+
+  array(value: Json, path: string): Json[] {
+    if (!Array.isArray(value)) this.fail(path, "must be an array");
+    return value as Json[];
+  }
+
+  string(value: Json, path: string): string {
+    if (typeof value !== "string") this.fail(path, "must be a string");
+    return value;
+  }
+
+  onlyKeys(obj: Record<string, Json>, allowed: readonly string[], path: string): void {
+    for (const key of Object.keys(obj))
+      if (!allowed.includes(key)) this.fail(`${path}.${key}`, "is not a known field");
+  }
+
+  action(value: Json, path: string): ActionName {
+    if (typeof value !== "string" || !(ACTION_NAMES as readonly string[]).includes(value)) {
+      this.fail(path, `unknown action ${JSON.stringify(value)}; expected one of ${ACTION_NAMES.join(", ")}`);
+    }
+    return value as ActionName;
+  }
+
+  option(value: Json, path: string): OptionName {
+    if (typeof value !== "string" || !(OPTION_NAMES as readonly string[]).includes(value)) {
+      this.fail(
+        path,
+        `unknown PS3.15 option ${JSON.stringify(value)}; expected one of ${OPTION_NAMES.join(", ")}`,
+      );
+    }
+    return value as OptionName;
+  }
+
+  ruleAction(obj: Record<string, Json>, path: string): RuleAction {
+    const action = this.action(obj.action, `${path}.action`);
+    const out: { -readonly [K in keyof RuleAction]: RuleAction[K] } = { action };
+    if (action === "replace") out.value = this.string(obj.value, `${path}.value`);
+    else if (obj.value !== undefined) this.fail(`${path}.value`, `only "replace" takes a value`);
+    if (obj.maxYears !== undefined) {
+      if (
+        action !== "capAge" ||
+        !Number.isInteger(obj.maxYears) ||
+        (obj.maxYears as number) < 0 ||
+        (obj.maxYears as number) > 999
+      ) {
+        this.fail(`${path}.maxYears`, "must be an integer 0-999 on a capAge rule");
+      }
+      out.maxYears = obj.maxYears as number;
+    }
+    if (obj.maxDays !== undefined) {
+      if (action !== "shiftDate" || !Number.isInteger(obj.maxDays) || (obj.maxDays as number) < 1) {
+        this.fail(`${path}.maxDays`, "must be a positive integer on a shiftDate rule");
+      }
+      out.maxDays = obj.maxDays as number;
+    }
+    for (const key of ["prefix", "fallback"] as const) {
+      if (obj[key] === undefined) continue;
+      if (action !== "pseudonym") this.fail(`${path}.${key}`, `only "pseudonym" takes ${key}`);
+      out[key] = this.string(obj[key], `${path}.${key}`);
+    }
+    return out;
+  }
+
+  rule(value: Json, path: string): ProfileRule {
+    const obj = this.object(value, path);
+    this.onlyKeys(
+      obj,
+      [
+        "tag",
+        "keyword",
+        "vr",
+        "pattern",
+        "privateCreator",
+        "group",
+        "element",
+        "action",
+        "value",
+        "maxYears",
+        "prefix",
+        "fallback",
+        "maxDays",
+        "options",
+        "note",
+      ],
+      path,
+    );
+    const selectors = ["tag", "keyword", "vr", "pattern", "privateCreator"].filter(
+      (k) => obj[k] !== undefined,
+    );
+    if (selectors.length === 0) this.fail(path, "needs one of tag, keyword, vr, pattern or privateCreator");
+    if (
+      selectors.length > 1 &&
+      !(selectors.length === 2 && obj.tag !== undefined && obj.keyword !== undefined)
+    ) {
+      this.fail(path, `has more than one selector (${selectors.join(", ")})`);
+    }
+    const rule: Record<string, unknown> = { ...this.ruleAction(obj, path) };
+    if (obj.tag !== undefined) rule.tag = this.tag(obj.tag, obj.keyword, path);
+    if (obj.keyword !== undefined) {
+      rule.keyword = this.string(obj.keyword, `${path}.keyword`);
+      if (obj.tag === undefined && tagOfKeyword(rule.keyword as string) === undefined) {
+        this.fail(`${path}.keyword`, `unknown keyword ${JSON.stringify(obj.keyword)}`);
+      }
+    }
+    if (obj.vr !== undefined) {
+      const vrs = typeof obj.vr === "string" ? [obj.vr] : this.array(obj.vr, `${path}.vr`);
+      rule.vr = vrs.map((v, i) => {
+        const vr = this.string(v, `${path}.vr[${i}]`);
+        if (!KNOWN_VRS.has(vr) || vr === "SQ")
+          this.fail(`${path}.vr[${i}]`, `${JSON.stringify(vr)} is not a value VR`);
+        return vr;
+      });
+    }
+    if (obj.pattern !== undefined) {
+      const pattern = this.string(obj.pattern, `${path}.pattern`);
+      if (!PATTERN.test(pattern)) this.fail(`${path}.pattern`, "must look like (60xx,3000): hex digits or x");
+      rule.pattern = pattern.toUpperCase().replace(/X/g, "x");
+    }
+    if (obj.privateCreator !== undefined) {
+      rule.privateCreator = this.string(obj.privateCreator, `${path}.privateCreator`);
+      if (obj.group !== undefined) {
+        const group = this.string(obj.group, `${path}.group`);
+        if (!/^[0-9a-f]{4}$/i.test(group) || !isPrivateGroup(parseInt(group, 16))) {
+          this.fail(`${path}.group`, "must be an odd (private) group in 4 hex digits");
+        }
+        rule.group = group.toUpperCase();
+      }
+      if (obj.element !== undefined) {
+        const element = this.string(obj.element, `${path}.element`);
+        const m = /^(?:xx)?([0-9a-f]{2})$/i.exec(element);
+        if (!m) this.fail(`${path}.element`, "must be the element in the block: 10 or xx10");
+        rule.element = m[1]!.toUpperCase();
+      }
+    } else if (obj.group !== undefined || obj.element !== undefined) {
+      this.fail(path, "group and element go with privateCreator");
+    }
+    if (obj.options !== undefined) {
+      const options = this.object(obj.options, `${path}.options`);
+      const out: Record<string, RuleAction> = {};
+      for (const [name, spec] of Object.entries(options)) {
+        const optionPath = `${path}.options.${name}`;
+        this.option(name, optionPath);
+        out[name] =
+          typeof spec === "string"
+            ? { action: this.action(spec, optionPath) }
+            : this.ruleAction(this.object(spec, optionPath), optionPath);
+      }
+      rule.options = out;
+    }
+    if (obj.note !== undefined) rule.note = this.string(obj.note, `${path}.note`);
+    return rule as unknown as ProfileRule;
+  }
+
+  tag(value: Json, keyword: Json, path: string): string {
+    const text = this.string(value, `${path}.tag`);
+    const tag = parseTag(text);
+    if (tag === undefined) this.fail(`${path}.tag`, `${JSON.stringify(text)} is not a tag like (0010,0010)`);
+    if (!isPrivateGroup(groupOf(tag)) && !lookupTag(tag)) {
+      // Attributes newer than the dictionary are accepted when the rule also names their keyword.
+      if (typeof keyword !== "string" || !/^[A-Za-z][A-Za-z0-9]*$/.test(keyword)) {
+        this.fail(
+          `${path}.tag`,
+          `unknown tag ${text}; name its keyword too if it is newer than the dictionary`,
+        );
+      }
+      addDictionaryEntry(tag, null, keyword);
+    } else if (
+      typeof keyword === "string" &&
+      lookupTag(tag)?.keyword !== keyword &&
+      tagOfKeyword(keyword) !== undefined
+    ) {
+      this.fail(`${path}.keyword`, `${keyword} is not the keyword of ${text}`);
+    }
+    return text;
+  }
+}
+
+/** Checks a parsed profile file (either format) and returns it typed. */
+export function validateProfile(json: Json, file: string, fallbackName: string): ProfileFile {
+  const c = new Checker(file);
+  if (Array.isArray(json)) return seedExport(json, c, fallbackName);
+  const obj = c.object(json, "$");
+  c.onlyKeys(
+    obj,
+    [
+      "$schema",
+      "name",
+      "description",
+      "version",
+      "extends",
+      "options",
+      "defaults",
+      "methodCodes",
+      "edition",
+      "burnedInAnnotation",
+      "rules",
+    ],
+    "$",
+  );
+  const name = c.string(obj.name, "$.name");
+  if (!NAME.test(name)) c.fail("$.name", "must be 1-64 letters, digits, '.', '_' or '-'");
+  const profile: Record<string, unknown> = {
+    name,
+    description: c.string(obj.description, "$.description"),
+    version: c.string(obj.version, "$.version"),
+  };
+  if (obj.extends !== undefined) profile.extends = c.string(obj.extends, "$.extends");
+  if (obj.edition !== undefined) profile.edition = c.string(obj.edition, "$.edition");
+  if (obj.burnedInAnnotation !== undefined) {
+    if (obj.burnedInAnnotation !== "reject" && obj.burnedInAnnotation !== "allow") {
+      c.fail("$.burnedInAnnotation", 'must be "reject" or "allow"');
+    }
+    profile.burnedInAnnotation = obj.burnedInAnnotation;
+  }
+  if (obj.options !== undefined) {
+    profile.options = c.array(obj.options, "$.options").map((o, i) => c.option(o, `$.options[${i}]`));
+  }
+  if (obj.defaults !== undefined) {
+    const d = c.object(obj.defaults, "$.defaults");
+    c.onlyKeys(d, ["private", "unlisted"], "$.defaults");
+    profile.defaults = {
+      ...(d.private !== undefined ? { private: c.action(d.private, "$.defaults.private") } : {}),
+      ...(d.unlisted !== undefined ? { unlisted: c.action(d.unlisted, "$.defaults.unlisted") } : {}),
+    };
+  }
+  if (obj.methodCodes !== undefined) {
+    profile.methodCodes = c.array(obj.methodCodes, "$.methodCodes").map((m, i) => {
+      const o = c.object(m, `$.methodCodes[${i}]`);
+      return {
+        code: c.string(o.code, `$.methodCodes[${i}].code`),
+        meaning: c.string(o.meaning, `$.methodCodes[${i}].meaning`),
+      };
+    });
+  }
+  profile.rules = c.array(obj.rules, "$.rules").map((r, i) => c.rule(r, `$.rules[${i}]`));
+  return profile as unknown as ProfileFile;
+}
+
+/**
+ * The seed app's custom-profile export: `[{id: "(0008,103E)", act: "keep" | "remove"}]`. It is read as
+ * overrides on top of `basic`, so a tag the user did not list still gets the standard's treatment.
+ */
+function seedExport(json: Json[], c: Checker, name: string): ProfileFile {
+  const rules = json.map((entry, i) => {
+    const o = c.object(entry, `$[${i}]`);
+    c.onlyKeys(o, ["id", "act"], `$[${i}]`);
+    const id = c.string(o.id, `$[${i}].id`);
+    const tag = parseTag(id);
+    if (tag === undefined) c.fail(`$[${i}].id`, `${JSON.stringify(id)} is not a tag like (0008,103E)`);
+    if (o.act !== "keep" && o.act !== "remove") c.fail(`$[${i}].act`, 'must be "keep" or "remove"');
+    const tagText = c.tag(id, undefined, `$[${i}]`);
+    return { tag: tagText, action: o.act as ActionName };
+  });
+  if (!NAME.test(name)) c.fail("$", `file name gives an invalid profile name ${JSON.stringify(name)}`);
+  return {
+    name,
+    description: "Custom profile (seed app export) on top of basic",
+    version: "1",
+    extends: "basic",
+    rules,
+  };
+}
