@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["scripts/**", "bench/**", "src/cli.ts", "src/cli/**"],
+    files: ["scripts/**", "bench/**", "src/cli.ts", "src/cli/**", "test/helpers/tools.ts"],
     rules: { "no-console": "off" },
   },
 );

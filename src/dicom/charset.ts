@@ -131,7 +131,8 @@ function decodeIso2022(bytes: Uint8Array, charset: Charset): string {
  * we cannot (the caller then empties the value rather than write bytes that contradict (0008,0005)).
  */
 export function encodeText(text: string, charset: Charset): Buffer | undefined {
-  const maxCode = Math.max(0, ...Array.from(text, (ch) => ch.codePointAt(0)!));
+  let maxCode = 0;
+  for (let i = 0; i < text.length; i++) maxCode = Math.max(maxCode, text.charCodeAt(i));
   if (maxCode <= 0x7e) return Buffer.from(text, "latin1");
   if (charset.direct === "utf-8") return Buffer.from(text, "utf8");
   if (charset.terms[0] === "ISO_IR 100" && !charset.iso2022 && maxCode <= 0xff)

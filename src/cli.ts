@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/**
+ * dicomweb-anonymizer anonymize <file|dir>... --out <dir> --profile <name|file.json> [--audit <file>]
+ *
+ * Exit status: 0 when every input was de-identified, 1 when any failed, 2 on a usage error.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import { expandInputs } from "./cli/files.js";
+import { loadPlan, type FileResult } from "./cli/job.js";
+import { runJobs } from "./cli/pool.js";
+import { resolveSecret } from "./engine/secret.js";
+
+const USAGE = `usage: dicomweb-anonymizer anonymize <file|dir>... --out <dir> --profile <name|file.json>
+       [--audit <file>] [--audit-before] [--profiles-dir <dir>] [--jobs <n>]
+
+  --profile       a profile name (basic, hipaa, or one in --profiles-dir) or a profile .json file
+  --audit         write the audit (every changed tag per instance) as JSON to this file
+  --audit-before  include original values in the audit (they are PHI; off by default)
+  --jobs          worker threads (default: available cores)
+
+The UID secret comes from UID_SECRET; without it a random one is used and UIDs differ between runs.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      out: { type: "string" },
+      profile: { type: "string", default: "hipaa" },
+      audit: { type: "string" },
+      "audit-before": { type: "boolean", default: false },
+      "profiles-dir": { type: "string" },
+      jobs: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const [command, ...inputs] = positionals;
+  if (command !== "anonymize" || inputs.length === 0 || !values.out) {
+    console.error(USAGE);
+    return 2;
+  }
+  const plan = loadPlan(values.profile, values["profiles-dir"]);
+  const files = expandInputs(inputs);
+  fs.mkdirSync(values.out, { recursive: true });
+  const secret = resolveSecret(process.env.UID_SECRET);
+  if (secret.ephemeral)
+    console.error(
+      "warning: UID_SECRET is not set; using a random secret, so UIDs will differ from other runs",
+    );
+  const jobs = values.jobs ? Number(values.jobs) : os.availableParallelism();
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    console.error("--jobs must be a positive integer");
+    return 2;
+  }
+
+  const results: FileResult[] = new Array(files.length);
+  const progress = process.stderr.isTTY ? new Progress(files.length) : undefined;
+  const started = process.hrtime.bigint();
+  await runJobs(
+    files,
+    {
+      profile: values.profile,
+      profilesDir: values["profiles-dir"],
+      secretHex: secret.secret.toString("hex"),
+      outDir: values.out,
+    },
+    jobs,
+    (r) => {
+      results[r.index] = r;
+      progress?.tick(r.status === "failed");
+    },
+  );
+  progress?.done();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+  const anonymized = results.filter((r) => r.status === "anonymized");
+  const failed = results.filter((r) => r.status === "failed");
+  if (values.audit) {
+    const audit = {
+      profile: { name: plan.name, version: plan.version, rules: plan.ruleCount },
+      instances: results.map((r) => ({
+        index: r.index,
+        source: r.source,
+        status: r.status,
+        ...(r.sopInstanceUID ? { sopInstanceUID: r.sopInstanceUID } : {}),
+        ...(r.reason ? { code: r.code, reason: r.reason } : {}),
+        changes: (r.changes ?? []).map((c) => (values["audit-before"] ? c : { ...c, before: undefined })),
+      })),
+      summary: { total: results.length, anonymized: anonymized.length, failed: failed.length },
+    };
+    fs.writeFileSync(values.audit, JSON.stringify(audit, null, 2));
+  }
+  const megabytes = results.reduce((n, r) => n + r.inputBytes, 0) / 1e6;
+  console.log(
+    `${plan.name}: ${anonymized.length} anonymized, ${failed.length} failed of ${results.length} ` +
+      `in ${seconds.toFixed(2)} s (${(results.length / seconds).toFixed(1)} instances/s, ${(megabytes / seconds).toFixed(1)} MB/s)`,
+  );
+  for (const f of failed) console.log(`  failed: ${f.source}: ${f.reason}`);
+  return failed.length > 0 ? 1 : 0;
+}
+
+class Progress {
+  private count = 0;
+  private failures = 0;
+  constructor(private readonly total: number) {}
+
+  tick(failed: boolean): void {
+    this.count++;
+    if (failed) this.failures++;
+    const width = 30;
+    const filled = Math.round((this.count / this.total) * width);
+    process.stderr.write(
+      `\r[${"#".repeat(filled)}${" ".repeat(width - filled)}] ${this.count}/${this.total}, ${this.failures} failed`,
+    );
+  }
+
+  done(): void {
+    process.stderr.write("\n");
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`error: ${(error as Error).message}`);
+    process.exit(2);
+  },
+);

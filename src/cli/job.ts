@@ -1,0 +1,114 @@
+/** One file through the engine, as the CLI does it: read, anonymize, write `<new SOP Instance UID>.dcm`. */
+import fs from "node:fs";
+import path from "node:path";
+import { anonymizeInstance, type PhaseTimings } from "../engine/anonymize.js";
+import type { AuditEntry } from "../engine/apply.js";
+import type { Plan } from "../engine/plan.js";
+import { UidMapper } from "../engine/uid-map.js";
+import { builtinProfileDir, ProfileRegistry } from "../profiles/registry.js";
+
+export interface JobSettings {
+  readonly profile: string;
+  readonly profilesDir?: string;
+  readonly secretHex: string;
+  readonly outDir: string;
+}
+
+export interface FileResult {
+  readonly index: number;
+  readonly source: string;
+  readonly status: "anonymized" | "failed";
+  readonly sopInstanceUID?: string;
+  readonly output?: string;
+  readonly code?: string;
+  readonly reason?: string;
+  readonly changes?: readonly AuditEntry[];
+  readonly inputBytes: number;
+  readonly outputBytes: number;
+  readonly timings?: PhaseTimings;
+}
+
+export function loadPlan(profile: string, profilesDir?: string): Plan {
+  const registry = ProfileRegistry.load(
+    profilesDir ? [builtinProfileDir(), profilesDir] : [builtinProfileDir()],
+  );
+  const named = registry.get(profile);
+  if (named) return named;
+  if (profile.endsWith(".json") && fs.existsSync(profile)) {
+    return registry.compileCustom(JSON.parse(fs.readFileSync(profile, "utf8")), profile);
+  }
+  throw new Error(
+    `unknown profile "${profile}" (known: ${registry.names().join(", ")}; or give a .json file)`,
+  );
+}
+
+export class FileJob {
+  private readonly uids: UidMapper;
+
+  constructor(
+    private readonly plan: Plan,
+    secret: Buffer,
+    private readonly outDir: string,
+  ) {
+    this.uids = new UidMapper(secret);
+  }
+
+  run(index: number, source: string): FileResult {
+    let input: Buffer;
+    try {
+      input = fs.readFileSync(source);
+    } catch (error) {
+      return {
+        index,
+        source,
+        status: "failed",
+        code: "READ",
+        reason: `cannot read: ${(error as NodeJS.ErrnoException).code}`,
+        inputBytes: 0,
+        outputBytes: 0,
+      };
+    }
+    const outcome = anonymizeInstance(input, { plan: this.plan, uids: this.uids });
+    if (outcome.status === "failed") {
+      return {
+        index,
+        source,
+        status: "failed",
+        code: outcome.code,
+        reason: outcome.reason,
+        inputBytes: input.length,
+        outputBytes: 0,
+      };
+    }
+    const output = writeExclusive(this.outDir, outcome.sopInstanceUID, outcome.output);
+    return {
+      index,
+      source,
+      status: "anonymized",
+      sopInstanceUID: outcome.sopInstanceUID,
+      output,
+      changes: outcome.changes,
+      inputBytes: input.length,
+      outputBytes: outcome.output.length,
+      timings: outcome.timings,
+    };
+  }
+}
+
+/**
+ * Writes `<uid>.dcm`, or `<uid>_2.dcm`... when an earlier input of the run had the same SOP Instance
+ * UID and different content: nothing is overwritten, so every input stays accounted for, and a re-run
+ * into the same directory finds its own files. Exclusive create is atomic across worker threads.
+ */
+function writeExclusive(dir: string, uid: string, data: Buffer): string {
+  for (let n = 1; ; n++) {
+    const file = path.join(dir, n === 1 ? `${uid}.dcm` : `${uid}_${n}.dcm`);
+    try {
+      fs.writeFileSync(file, data, { flag: "wx" });
+      return file;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if (fs.statSync(file).size === data.length && fs.readFileSync(file).equals(data)) return file; // a re-run
+    }
+  }
+}
