@@ -53,6 +53,8 @@ const DUMMY_TEXT: Record<string, string> = {
   UT: "ANON",
 };
 
+const BULK_DUMMY_BYTES: Record<string, number> = { OD: 8, OF: 4, OL: 4, OV: 8 };
+
 function text(value: Uint8Array, ctx: ValueContext): string {
   if (CHARSET_VRS.has(ctx.vr)) {
     let end = value.length;
@@ -93,7 +95,8 @@ function dummy(value: Uint8Array, _rule: RuleAction, ctx: ValueContext): Outcome
   if (textDummy !== undefined) return set(textDummy, ctx);
   const width = BINARY_WIDTH[ctx.vr];
   if (width !== undefined) return { kind: "set", value: new Uint8Array(width) };
-  return EMPTY; // OB, OW, UN...: bulk values are emptied, never kept
+  // OB, OW, UN and the other bulk VRs: the smallest non-zero value (PS3.15 D is non-zero length).
+  return { kind: "set", value: new Uint8Array(BULK_DUMMY_BYTES[ctx.vr] ?? 2) };
 }
 
 function parseDate(v: string): Date | undefined {
