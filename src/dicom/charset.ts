@@ -126,16 +126,42 @@ function decodeIso2022(bytes: Uint8Array, charset: Charset): string {
   return out;
 }
 
+/** Single-byte sets whose inverse table we build from the decoder (bytes 0x00-0xFF). */
+const SINGLE_BYTE = new Set(["latin1", "iso-8859-2", "iso-8859-3", "iso-8859-4", "iso-8859-5", "iso-8859-6", "iso-8859-7", "iso-8859-8", "iso-8859-9", "iso-8859-15", "windows-874"]);
+const encoders = new Map<string, Map<string, number>>();
+
+function singleByteEncoder(label: string): Map<string, number> {
+  let table = encoders.get(label);
+  if (!table) {
+    table = new Map();
+    const chars = decoder(label).decode(Uint8Array.from({ length: 256 }, (_, i) => i));
+    // fatal is off, so undefined bytes decode to U+FFFD; never map that back.
+    Array.from(chars).forEach((ch, byte) => {
+      if (ch !== "\uFFFD" && !table!.has(ch)) table!.set(ch, byte);
+    });
+    encoders.set(label, table);
+  }
+  return table;
+}
+
 /**
  * Encodes new text so that it is valid under the declared character set, or returns undefined when
  * we cannot (the caller then empties the value rather than write bytes that contradict (0008,0005)).
+ * ASCII is valid everywhere; UTF-8 and the single-byte ISO 8859 sets are encoded exactly; text with
+ * other characters under a multi-byte or ISO 2022 set is not attempted.
  */
 export function encodeText(text: string, charset: Charset): Buffer | undefined {
-  let maxCode = 0;
-  for (let i = 0; i < text.length; i++) maxCode = Math.max(maxCode, text.charCodeAt(i));
-  if (maxCode <= 0x7e) return Buffer.from(text, "latin1");
+  let ascii = true;
+  for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) <= 0x7e;
+  if (ascii) return Buffer.from(text, "latin1");
   if (charset.direct === "utf-8") return Buffer.from(text, "utf8");
-  if (charset.terms[0] === "ISO_IR 100" && !charset.iso2022 && maxCode <= 0xff)
-    return Buffer.from(text, "latin1");
-  return undefined;
+  if (!charset.direct || !SINGLE_BYTE.has(charset.direct) || charset.terms[0] === "" || charset.terms[0] === "ISO_IR 6") return undefined;
+  const table = singleByteEncoder(charset.direct);
+  const out = Buffer.alloc(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const byte = table.get(text[i]!);
+    if (byte === undefined) return undefined;
+    out[i] = byte;
+  }
+  return out;
 }
