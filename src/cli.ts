@@ -69,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
       profilesDir: values["profiles-dir"],
       secretHex: secret.secret.toString("hex"),
       outDir: values.out,
+      withChanges: values.audit !== undefined,
     },
     jobs,
     (r) => {

@@ -12,6 +12,8 @@ export interface JobSettings {
   readonly profilesDir?: string;
   readonly secretHex: string;
   readonly outDir: string;
+  /** Return every instance's changes (for --audit); otherwise only counts cross the thread boundary. */
+  readonly withChanges: boolean;
 }
 
 export interface FileResult {
@@ -23,6 +25,7 @@ export interface FileResult {
   readonly code?: string;
   readonly reason?: string;
   readonly changes?: readonly AuditEntry[];
+  readonly changeCount?: number;
   readonly inputBytes: number;
   readonly outputBytes: number;
   readonly timings?: PhaseTimings;
@@ -49,6 +52,7 @@ export class FileJob {
     private readonly plan: Plan,
     secret: Buffer,
     private readonly outDir: string,
+    private readonly withChanges: boolean,
   ) {
     this.uids = new UidMapper(secret);
   }
@@ -87,7 +91,8 @@ export class FileJob {
       status: "anonymized",
       sopInstanceUID: outcome.sopInstanceUID,
       output,
-      changes: outcome.changes,
+      changes: this.withChanges ? outcome.changes : undefined,
+      changeCount: outcome.changes.length,
       inputBytes: input.length,
       outputBytes: outcome.output.length,
       timings: outcome.timings,

@@ -13,6 +13,7 @@ export async function runJobs(
       loadPlan(settings.profile, settings.profilesDir),
       Buffer.from(settings.secretHex, "hex"),
       settings.outDir,
+      settings.withChanges,
     );
     files.forEach((source, index) => onResult(job.run(index, source)));
     return;

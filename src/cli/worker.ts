@@ -7,6 +7,7 @@ const job = new FileJob(
   loadPlan(settings.profile, settings.profilesDir),
   Buffer.from(settings.secretHex, "hex"),
   settings.outDir,
+  settings.withChanges,
 );
 
 parentPort!.on("message", (task: { index: number; source: string }) => {

@@ -127,7 +127,19 @@ function decodeIso2022(bytes: Uint8Array, charset: Charset): string {
 }
 
 /** Single-byte sets whose inverse table we build from the decoder (bytes 0x00-0xFF). */
-const SINGLE_BYTE = new Set(["latin1", "iso-8859-2", "iso-8859-3", "iso-8859-4", "iso-8859-5", "iso-8859-6", "iso-8859-7", "iso-8859-8", "iso-8859-9", "iso-8859-15", "windows-874"]);
+const SINGLE_BYTE = new Set([
+  "latin1",
+  "iso-8859-2",
+  "iso-8859-3",
+  "iso-8859-4",
+  "iso-8859-5",
+  "iso-8859-6",
+  "iso-8859-7",
+  "iso-8859-8",
+  "iso-8859-9",
+  "iso-8859-15",
+  "windows-874",
+]);
 const encoders = new Map<string, Map<string, number>>();
 
 function singleByteEncoder(label: string): Map<string, number> {
@@ -155,7 +167,13 @@ export function encodeText(text: string, charset: Charset): Buffer | undefined {
   for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) <= 0x7e;
   if (ascii) return Buffer.from(text, "latin1");
   if (charset.direct === "utf-8") return Buffer.from(text, "utf8");
-  if (!charset.direct || !SINGLE_BYTE.has(charset.direct) || charset.terms[0] === "" || charset.terms[0] === "ISO_IR 6") return undefined;
+  if (
+    !charset.direct ||
+    !SINGLE_BYTE.has(charset.direct) ||
+    charset.terms[0] === "" ||
+    charset.terms[0] === "ISO_IR 6"
+  )
+    return undefined;
   const table = singleByteEncoder(charset.direct);
   const out = Buffer.alloc(text.length);
   for (let i = 0; i < text.length; i++) {

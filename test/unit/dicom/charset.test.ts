@@ -10,7 +10,9 @@ describe("character sets", () => {
   it("decodes ISO 2022 IR 87 (Japanese) with its escape sequences", () => {
     const file = readPart10(corpusFile("charset-japanese-iso2022-ir87.dcm"));
     const name = file.dataset.find((e) => e.tag === tagOf(0x0010, 0x0010))!;
-    const charset = charsetOf(Buffer.from(file.dataset.find((e) => e.tag === 0x00080005)!.value!).toString("latin1"));
+    const charset = charsetOf(
+      Buffer.from(file.dataset.find((e) => e.tag === 0x00080005)!.value!).toString("latin1"),
+    );
     expect(charset.known).toBe(true);
     expect(decodeText(name.value!, charset)).toMatch(/Yamada\^Tarou=山田\^太郎=やまだ\^たろう/);
   });
@@ -21,7 +23,11 @@ describe("character sets", () => {
     const charset = charsetOf("ISO_IR 144");
     const text = decodeText(name.value!, charset);
     expect(text).toMatch(/Люкceмбypг/);
-    expect(encodeText(text.trim(), charset)?.equals(Buffer.from(name.value!).subarray(0, encodeText(text.trim(), charset)!.length))).toBe(true);
+    expect(
+      encodeText(text.trim(), charset)?.equals(
+        Buffer.from(name.value!).subarray(0, encodeText(text.trim(), charset)!.length),
+      ),
+    ).toBe(true);
   });
 
   it("reads the common misspelling ISO-IR 100 as ISO_IR 100", () => {
@@ -36,7 +42,12 @@ describe("character sets", () => {
   });
 
   it("cleans a Cyrillic description in its own character set", () => {
-    const plan = REGISTRY.compileCustom({ name: "c", description: "c", version: "0", rules: [{ tag: "(0008,1030)", action: "cleanText" }] });
+    const plan = REGISTRY.compileCustom({
+      name: "c",
+      description: "c",
+      version: "0",
+      rules: [{ tag: "(0008,1030)", action: "cleanText" }],
+    });
     const description = leaf(0x00081030, "LO", "Обследование 2020-03-15", "latin1");
     // Encode the description in ISO-8859-5 by hand (what a Cyrillic modality would send).
     const bytes = encodeText("Обследование 2020-03-15", charsetOf("ISO_IR 144"))!;
