@@ -73,8 +73,29 @@ function optionAction(option: OptionName, code: string, row: TableRow): RuleActi
   }
 }
 
+/**
+ * Rows where the general resolution would break the IOD, resolved by hand:
+ * - Referenced Study Sequence is X/Z but Type 3 with 1-n items in General Study, so an empty sequence
+ *   is invalid; its items hold only a SOP Class UID and a remapped SOP Instance UID, so it is treated
+ *   like the X/Z/U* reference sequences: kept, cleaned, remapped.
+ */
+const ROW_OVERRIDES: Record<string, { action: ActionName; why: string }> = {
+  "(0008,1110)": {
+    action: "keep",
+    why: "kept like the X/Z/U* reference sequences (items: class UID and remapped instance UID)",
+  },
+};
+
+/** The basic action a table row resolves to (exported for the table-driven test). */
+export function basicActionFor(
+  row: Pick<TableRow, "tag" | "basic">,
+): { action: ActionName; why: string } | undefined {
+  return ROW_OVERRIDES[row.tag] ?? BASIC_CODE_ACTIONS[row.basic];
+}
+
 function ruleFor(row: TableRow): ProfileRule {
-  const resolved = BASIC_CODE_ACTIONS[row.basic];
+  const override = ROW_OVERRIDES[row.tag];
+  const resolved = basicActionFor(row);
   if (!resolved) throw new Error(`unknown basic code ${row.basic} for ${row.tag}`);
   const options: Partial<Record<OptionName, RuleAction>> = {};
   for (const [option, code] of Object.entries(row.options) as Array<[OptionName, string | null]>) {
@@ -87,16 +108,21 @@ function ruleFor(row: TableRow): ProfileRule {
     ...selector,
     action: resolved.action,
     ...(Object.keys(options).length > 0 ? { options } : {}),
-    note: `${row.name}: PS3.15 ${row.basic}${row.basic.includes("/") ? ` -> ${resolved.why}` : ""}`,
+    note: `${row.name}: PS3.15 ${row.basic}${row.basic.includes("/") || override ? ` -> ${resolved.why}` : ""}`,
   };
 }
 
 /**
- * Attributes the table does not list but whose contents the table's sequence rows mean to clean:
- * the free text of SR TEXT content items, which sits inside Content Sequence (D; Clean Structured
- * Content C). Kept as text only when that option is chosen.
+ * Rules the table implies without listing: the rest of an Overlay Plane whose data the table removes,
+ * and the free text of SR TEXT content items, which sits inside Content Sequence (D; Clean Structured
+ * Content C), kept as text only when that option is chosen.
  */
 const EXTRA_RULES: ProfileRule[] = [
+  {
+    pattern: "(60xx,xxxx)",
+    action: "remove",
+    note: "Overlay Plane: with its Overlay Data removed (60xx,3000) the plane is incomplete (Type 1), so the whole plane goes",
+  },
   {
     tag: "(0040,A160)",
     keyword: "TextValue",

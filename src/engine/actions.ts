@@ -124,10 +124,12 @@ const ACTIONS: Record<ActionName, ActionFn> = {
     requireVr(ctx, ["UI"], "remapUid");
     return remapUids(value, ctx);
   },
-  cleanText: (value, _rule, ctx) => {
+  cleanText: (value, rule, ctx) => {
     if (!STRING_VRS.has(ctx.vr))
       throw new DeidentificationError(`cleanText cannot apply to ${ctx.where} with VR ${ctx.vr}`);
     const cleaned = values(value, ctx).map((v) => cleanText(v, ctx.identifiers()));
+    // Nothing left of a value that had something: a dummy keeps a Type 1 element valid.
+    if (cleaned.every((v) => v === "") && text(value, ctx).trim() !== "") return dummy(value, rule, ctx);
     return set(cleaned.join("\\"), ctx);
   },
   // HIPAA Safe Harbor keeps the year of a date and nothing else.

@@ -7,7 +7,8 @@
  *      an earlier rule for the same selector. Then every option named anywhere in the chain rewrites
  *      the rules that declare an action for it (PS3.15: used "in place of" the basic action). A rule a
  *      child profile writes declares no options unless it says so, so options never undo it.
- *   2. At lookup, an exact tag rule beats a pattern rule; a private rule for (creator, group, element)
+ *   2. At lookup, an exact tag rule beats a pattern rule, and a more specific pattern beats a less
+ *      specific one ((60xx,3000) before (60xx,xxxx)); a private rule for (creator, group, element)
  *      beats (creator, group), which beats (creator); then the profile's private / unlisted default.
  */
 import { keywordOf, lookupTag, tagOfKeyword, tagsWithVr } from "../dicom/dictionary.js";
@@ -149,6 +150,9 @@ export function compilePlan(chain: readonly ProfileFile[]): Plan {
     else privateRules.set(key.slice(8), compiled);
   }
 
+  // The most specific pattern first: (60xx,3000) before (60xx,xxxx).
+  patterns.sort((a, b) => popcount(b.mask) - popcount(a.mask));
+
   const allActions = [...rules.values()].map((r) => r.base.action);
   const longitudinal = options.has("retainLongitudinalFullDates")
     ? "UNMODIFIED"
@@ -174,6 +178,12 @@ export function compilePlan(chain: readonly ProfileFile[]): Plan {
     ruleCount: rules.size,
     burnedInAnnotation,
   });
+}
+
+function popcount(n: number): number {
+  let count = 0;
+  for (let v = n >>> 0; v !== 0; v >>>= 1) count += v & 1;
+  return count;
 }
 
 /** `(60xx,3000)` -> mask/value over the 32-bit tag. */
