@@ -45,8 +45,25 @@ export function loadPlan(profile: string, profilesDir?: string): Plan {
   );
 }
 
+/** A buffer that grows to the largest size asked for and is then reused. */
+class ReusableBuffer {
+  private buf = Buffer.allocUnsafe(0);
+
+  take(size: number): Buffer {
+    if (this.buf.length < size) this.buf = Buffer.allocUnsafe(Math.max(size, this.buf.length * 2));
+    return this.buf.subarray(0, size);
+  }
+}
+
+/**
+ * Runs files one at a time. Input and output bytes live in two reused buffers: each output is written
+ * away before the next file is read, and fresh half-megabyte buffers per file would cost a page fault
+ * storm that serialises worker threads on the process's memory map.
+ */
 export class FileJob {
   private readonly uids: UidMapper;
+  private readonly inputBuffer = new ReusableBuffer();
+  private readonly outputBuffer = new ReusableBuffer();
 
   constructor(
     private readonly plan: Plan,
@@ -60,7 +77,7 @@ export class FileJob {
   run(index: number, source: string): FileResult {
     let input: Buffer;
     try {
-      input = fs.readFileSync(source);
+      input = readInto(source, this.inputBuffer);
     } catch (error) {
       return {
         index,
@@ -72,7 +89,11 @@ export class FileJob {
         outputBytes: 0,
       };
     }
-    const outcome = anonymizeInstance(input, { plan: this.plan, uids: this.uids });
+    const outcome = anonymizeInstance(input, {
+      plan: this.plan,
+      uids: this.uids,
+      allocate: (size) => this.outputBuffer.take(size),
+    });
     if (outcome.status === "failed") {
       return {
         index,
@@ -97,6 +118,23 @@ export class FileJob {
       outputBytes: outcome.output.length,
       timings: outcome.timings,
     };
+  }
+}
+
+function readInto(file: string, target: ReusableBuffer): Buffer {
+  const fd = fs.openSync(file, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buf = target.take(size);
+    let offset = 0;
+    while (offset < size) {
+      const n = fs.readSync(fd, buf, offset, size - offset, offset);
+      if (n === 0) break;
+      offset += n;
+    }
+    return buf.subarray(0, offset);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

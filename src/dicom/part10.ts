@@ -18,8 +18,8 @@ import {
   type TransferSyntax,
 } from "./transfer-syntax.js";
 import { asciiValue, encodeValue } from "./values.js";
-import { KNOWN_VRS } from "./vr.js";
-import { writeDataset } from "./write-dataset.js";
+import { KNOWN_VRS, LONG_LENGTH_VRS } from "./vr.js";
+import { writeDataset, type Allocator } from "./write-dataset.js";
 
 export const IMPLEMENTATION_CLASS_UID = "2.25.97690530444555077409302691112664103315";
 export const IMPLEMENTATION_VERSION_NAME = "DWANON_0_1";
@@ -93,7 +93,7 @@ function findMetaEnd(buf: Buffer, start: number): number {
     const vr = buf.toString("latin1", offset + 4, offset + 6);
     if (!KNOWN_VRS.has(vr))
       throw new DicomParseError(`File Meta element at offset ${offset} is not Explicit VR`);
-    const long = ["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"].includes(vr);
+    const long = LONG_LENGTH_VRS.has(vr);
     if (long && offset + 12 > buf.length) throw new DicomParseError("File Meta is truncated");
     const length = long ? buf.readUInt32LE(offset + 8) : buf.readUInt16LE(offset + 6);
     offset += (long ? 12 : 8) + length;
@@ -145,7 +145,7 @@ export function buildFileMeta(input: Omit<WriteInput, "dataset">): DataElement[]
   return [metaElement(0x0000, "UL", groupLength), ...body];
 }
 
-export function writePart10(input: WriteInput): Buffer {
+export function writePart10(input: WriteInput, allocate?: Allocator): Buffer {
   const meta = writeDataset(buildFileMeta(input), EXPLICIT_LE, 132).buf;
   meta.fill(0, 0, 128);
   meta.write("DICM", 128, "latin1");
@@ -154,7 +154,7 @@ export function writePart10(input: WriteInput): Buffer {
     return Buffer.concat([meta, zlib.deflateRawSync(body)]);
   }
   // Reserve room for the meta in front of the dataset so the (possibly huge) body is written once.
-  const { buf } = writeDataset(input.dataset, input.transferSyntax.encoding, meta.length);
+  const { buf } = writeDataset(input.dataset, input.transferSyntax.encoding, meta.length, allocate);
   meta.copy(buf, 0);
   return buf;
 }

@@ -132,15 +132,20 @@ function valueLengthOf(element: DataElement): number {
   return element.fragments?.length ?? element.value?.length ?? 0;
 }
 
+/** Where output bytes go: a fresh buffer by default; a caller may hand out a reused one. */
+export type Allocator = (size: number) => Buffer;
+const defaultAllocator: Allocator = (size) => Buffer.allocUnsafe(size);
+
 /** Measures, allocates once, writes. `prefix` bytes are reserved at the start for the caller. */
 export function writeDataset(
   elements: readonly DataElement[],
   enc: Encoding,
   prefix = 0,
+  allocate: Allocator = defaultAllocator,
 ): { buf: Buffer; start: number } {
   const sizes = new Map<object, number>();
   const total = datasetLength(elements, enc, sizes);
-  const buf = Buffer.allocUnsafe(prefix + total);
+  const buf = allocate(prefix + total);
   const writer = new Writer(buf, sizes);
   writer.offset = prefix;
   writer.elements(elements, enc);
