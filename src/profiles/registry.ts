@@ -4,21 +4,15 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { ProfileError } from "../errors.js";
 import { compilePlan, type Plan } from "../engine/plan.js";
+import { packageRoot } from "../package-root.js";
 import type { ProfileFile } from "./types.js";
 import { validateProfile } from "./validate.js";
 
-/** The shipped profiles: `profiles/` at the package root, found from this file (src/ or dist/src/). */
+/** The shipped profiles: `profiles/` at the package root. */
 export function builtinProfileDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error("package root not found");
-    dir = parent;
-  }
-  return path.join(dir, "profiles");
+  return path.join(packageRoot(), "profiles");
 }
 
 export interface ProfileSummary {

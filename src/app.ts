@@ -1,0 +1,179 @@
+/**
+ * The application as a Fastify instance that tests build with inject() and no port. The process
+ * (listen, signals) is server.ts.
+ */
+import multipart from "@fastify/multipart";
+import underPressure from "@fastify/under-pressure";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+} from "fastify";
+import type { Config } from "./config.js";
+import type { InstanceOutcome } from "./engine/anonymize.js";
+import { EnginePool } from "./engine/pool.js";
+import { resolveSecret } from "./engine/secret.js";
+import anonymizeRoutes from "./http/anonymize.js";
+import type { AppContext } from "./http/context.js";
+import docsRoutes from "./http/docs.js";
+import healthRoutes from "./http/health.js";
+import { Metrics } from "./http/metrics.js";
+import { HttpProblem, overloaded, problemBody } from "./http/problem.js";
+import profileRoutes from "./http/profiles.js";
+import { builtinProfileDir, ProfileRegistry } from "./profiles/registry.js";
+
+export interface BuildOptions {
+  readonly config: Config;
+  /** A pino logger (tests pass one writing to a buffer); default: pino at config.logLevel on stdout. */
+  readonly logger?: FastifyBaseLogger;
+}
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  404: "Not Found",
+  406: "Not Acceptable",
+  408: "Request Timeout",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+};
+
+export async function buildApp({ config, logger }: BuildOptions): Promise<FastifyInstance> {
+  const profileDirs = config.profilesDir ? [builtinProfileDir(), config.profilesDir] : [builtinProfileDir()];
+  const registry = ProfileRegistry.load(profileDirs);
+  if (!registry.get(config.defaultProfile)) throw new Error(`DEFAULT_PROFILE names an unknown profile`);
+  const secret = resolveSecret(config.uidSecret);
+
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: { level: config.logLevel } }),
+    // We log one line per request ourselves, with the route pattern and never the URL.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestTimeout: config.requestTimeoutMs,
+    return503OnClosing: true,
+  });
+  if (secret.ephemeral)
+    app.log.warn(
+      "UID_SECRET is not set: a random secret is used, so UIDs differ between processes and restarts",
+    );
+
+  const engine = new EnginePool(
+    { profileDirs, secretHex: secret.secret.toString("hex"), maxInflatedBytes: config.maxInflatedBytes },
+    config.workers,
+  );
+  app.addHook("onClose", async () => engine.close());
+  const metrics = new Metrics();
+  let active = 0;
+  const ctx: AppContext = {
+    config,
+    registry,
+    engine,
+    metrics,
+    process: {
+      registry,
+      engine,
+      limits: {
+        maxParts: config.maxParts,
+        maxPartBytes: config.maxPartBytes,
+        maxRequestBytes: config.maxRequestBytes,
+      },
+      maxInFlight: config.workers * 2,
+    },
+    admit: () => {
+      if (active >= config.maxConcurrentRequests) throw overloaded(5);
+      active++;
+      let released = false;
+      return () => {
+        if (!released) active--;
+        released = true;
+      };
+    },
+    countInstances: (label: string, outcomes: readonly InstanceOutcome[]) => {
+      for (const o of outcomes) {
+        metrics.instances.inc({ profile: label, outcome: o.status });
+        metrics.bytes.inc({ profile: label, direction: "in" }, o.inputBytes);
+        if (o.status === "anonymized")
+          metrics.bytes.inc({ profile: label, direction: "out" }, o.output.length);
+      }
+    },
+  };
+
+  await app.register(underPressure, {
+    maxEventLoopDelay: 2000,
+    retryAfter: 5,
+    pressureHandler: (_request, reply) => {
+      const problem = overloaded(5);
+      void reply
+        .code(503)
+        .header("retry-after", "5")
+        .type("application/problem+json")
+        .send(problemBody(problem));
+    },
+  });
+
+  // Bodies are read as streams by the routes; nothing else is accepted.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(["application/dicom", "multipart/related"], (_request, _payload, done) =>
+    done(null),
+  );
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.maxPartBytes,
+      files: config.maxParts,
+      parts: config.maxParts + 16,
+      fieldSize: 1024 * 1024,
+    },
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    const seconds = reply.elapsedTime / 1000;
+    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.duration.observe({ route }, seconds);
+    // Route pattern, status, timing and counts only: never the URL (DICOMweb paths carry UIDs), never values.
+    request.log.info(
+      {
+        route,
+        method: request.method,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        instances: request.instanceSummary,
+      },
+      "request completed",
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
+    let problem: HttpProblem;
+    if (error instanceof HttpProblem) problem = error;
+    else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      problem = new HttpProblem(
+        error.statusCode,
+        TITLES[error.statusCode] ?? "Bad Request",
+        `request rejected (${error.code ?? "invalid request"})`,
+      );
+    } else {
+      request.log.error(
+        { err: { name: error.name, code: (error as FastifyError).code } },
+        "unexpected error",
+      );
+      problem = new HttpProblem(500, "Internal Server Error", "unexpected error");
+    }
+    return reply
+      .code(problem.status)
+      .headers(problem.headers)
+      .type("application/problem+json")
+      .send(problemBody(problem));
+  });
+  app.setNotFoundHandler((_request, reply) =>
+    reply
+      .code(404)
+      .type("application/problem+json")
+      .send(problemBody(new HttpProblem(404, "Not Found", "no such route"))),
+  );
+
+  await app.register(healthRoutes, ctx);
+  await app.register(profileRoutes, ctx);
+  await app.register(anonymizeRoutes, ctx);
+  await app.register(docsRoutes);
+  return app;
+}

@@ -1,0 +1,86 @@
+/**
+ * Configuration: the only reader of process.env. Every variable is validated once at start-up; a bad
+ * value stops the process with the variable's name (never its value: a secret may be in it).
+ */
+import os from "node:os";
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** Key for UID remapping, pseudonyms and date shifts; undefined means a random one per process. */
+  readonly uidSecret: string | undefined;
+  readonly defaultProfile: string;
+  readonly profilesDir: string | undefined;
+  readonly workers: number;
+  /** Requests being de-identified at once; more are answered 503 with Retry-After. */
+  readonly maxConcurrentRequests: number;
+  readonly maxParts: number;
+  readonly maxPartBytes: number;
+  readonly maxRequestBytes: number;
+  readonly maxInflatedBytes: number;
+  readonly requestTimeoutMs: number;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+const MiB = 1024 * 1024;
+
+function integer(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Byte sizes accept a plain number or a unit: 512MiB, 2GiB, 100MB. */
+function bytes(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const m = /^(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?$/i.exec(raw.trim());
+  if (!m) throw new ConfigError(`${name} must be a byte size such as 1048576, 512MiB or 2GiB`);
+  const unit = (m[2] ?? "B").toLowerCase();
+  const factor = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: MiB, gb: 1e9, gib: 1024 * MiB }[unit]!;
+  const value = Number(m[1]) * factor;
+  if (value < 1024) throw new ConfigError(`${name} must be at least 1KiB`);
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const logLevel = (env.LOG_LEVEL ?? "info") as Config["logLevel"];
+  if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
+    throw new ConfigError("LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent");
+  }
+  const host = env.HOST ?? "127.0.0.1";
+  if (host.trim() === "") throw new ConfigError("HOST must not be empty");
+  const workers = integer(env, "WORKERS", Math.max(1, os.availableParallelism()), 1, 256);
+  const defaultProfile = env.DEFAULT_PROFILE ?? "hipaa";
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(defaultProfile))
+    throw new ConfigError("DEFAULT_PROFILE is not a profile name");
+  return Object.freeze({
+    port: integer(env, "PORT", 8080, 0, 65535),
+    host,
+    logLevel,
+    uidSecret: env.UID_SECRET && env.UID_SECRET.length > 0 ? env.UID_SECRET : undefined,
+    defaultProfile,
+    profilesDir: env.PROFILES_DIR && env.PROFILES_DIR.length > 0 ? env.PROFILES_DIR : undefined,
+    workers,
+    maxConcurrentRequests: integer(env, "MAX_CONCURRENT_REQUESTS", workers * 4, 1),
+    maxParts: integer(env, "MAX_PARTS", 10_000, 1),
+    maxPartBytes: bytes(env, "MAX_PART_BYTES", 2048 * MiB),
+    maxRequestBytes: bytes(env, "MAX_REQUEST_BYTES", 4096 * MiB),
+    maxInflatedBytes: bytes(env, "MAX_INFLATED_BYTES", 1024 * MiB),
+    requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10 * 60_000, 1000),
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * Worker thread of the engine pool: runs anonymizeInstance off the event loop. Plans are compiled
+ * here once per profile (built-in and PROFILES_DIR ones at start; custom ones cached by content).
+ * The output buffer is transferred back, not copied.
+ */
+import { move, transferableSymbol, valueSymbol, workerData } from "piscina";
+import { anonymizeInstance, type InstanceOutcome } from "./anonymize.js";
+import type { Plan } from "./plan.js";
+import { UidMapper } from "./uid-map.js";
+import { ProfileRegistry } from "../profiles/registry.js";
+
+export interface PoolSettings {
+  readonly profileDirs: readonly string[];
+  readonly secretHex: string;
+  readonly maxInflatedBytes: number;
+}
+
+export interface PoolTask {
+  readonly input: Uint8Array;
+  /** A registered profile name, or a custom profile's JSON (already validated by the caller). */
+  readonly profile: { readonly name: string } | { readonly custom: unknown; readonly key: string };
+}
+
+const settings = workerData as PoolSettings;
+const registry = ProfileRegistry.load(settings.profileDirs);
+const uids = new UidMapper(Buffer.from(settings.secretHex, "hex"));
+const customPlans = new Map<string, Plan>();
+
+function planFor(profile: PoolTask["profile"]): Plan {
+  if ("name" in profile) {
+    const plan = registry.get(profile.name);
+    if (!plan) throw new Error(`unknown profile ${profile.name}`);
+    return plan;
+  }
+  let plan = customPlans.get(profile.key);
+  if (!plan) {
+    plan = registry.compileCustom(profile.custom);
+    if (customPlans.size > 100) customPlans.clear();
+    customPlans.set(profile.key, plan);
+  }
+  return plan;
+}
+
+/** Hands the outcome back with its output's memory moved to the caller's thread. */
+class MovedOutcome {
+  constructor(private readonly outcome: InstanceOutcome) {}
+  get [transferableSymbol](): ArrayBufferLike | undefined {
+    return this.outcome.status === "anonymized" ? this.outcome.output.buffer : undefined;
+  }
+  get [valueSymbol](): InstanceOutcome {
+    return this.outcome;
+  }
+}
+
+export default function run(task: PoolTask): unknown {
+  const input = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
+  // allocUnsafeSlow: the output owns its ArrayBuffer, so moving it moves nothing else.
+  const outcome = anonymizeInstance(input, {
+    plan: planFor(task.profile),
+    uids,
+    read: { maxInflatedBytes: settings.maxInflatedBytes },
+    allocate: (size) => Buffer.allocUnsafeSlow(size),
+  });
+  if (outcome.status === "anonymized" && outcome.output.byteLength === outcome.output.buffer.byteLength) {
+    return move(new MovedOutcome(outcome) as never);
+  }
+  return outcome;
+}

@@ -1,0 +1,71 @@
+/** The engine on worker threads (piscina), so CPU work never blocks the event loop. */
+import crypto from "node:crypto";
+import { Piscina } from "piscina";
+import type { InstanceOutcome } from "./anonymize.js";
+import type { PoolSettings, PoolTask } from "./pool-worker.js";
+
+export type ProfileRef = { readonly name: string } | { readonly custom: unknown };
+
+export class EnginePool {
+  private readonly piscina: Piscina<PoolTask, InstanceOutcome>;
+
+  constructor(settings: PoolSettings, threads: number) {
+    this.piscina = new Piscina({
+      filename: new URL("./pool-worker.js", import.meta.url).href,
+      workerData: settings,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 60_000,
+    });
+  }
+
+  /** De-identifies one instance. The input's memory is moved to the worker when it owns it. */
+  async anonymize(input: Buffer, profile: ProfileRef): Promise<InstanceOutcome> {
+    const owned =
+      input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? input : ownedCopy(input);
+    const ref = "name" in profile ? profile : { custom: profile.custom, key: keyOf(profile.custom) };
+    const outcome = await this.piscina.run(
+      Piscina.move(new MovedTask({ input: owned, profile: ref }) as never) as unknown as PoolTask,
+    );
+    if (outcome.status === "anonymized" && !Buffer.isBuffer(outcome.output)) {
+      const o = outcome.output as Uint8Array;
+      return { ...outcome, output: Buffer.from(o.buffer, o.byteOffset, o.byteLength) };
+    }
+    return outcome;
+  }
+
+  /** Tasks waiting for a thread. */
+  get queued(): number {
+    return this.piscina.queueSize;
+  }
+
+  get threads(): number {
+    return this.piscina.threads.length;
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}
+
+/** A task whose input memory is moved to the worker (piscina moves only a top-level Transferable). */
+class MovedTask {
+  constructor(private readonly task: PoolTask) {}
+  get [Piscina.transferableSymbol](): ArrayBufferLike {
+    return this.task.input.buffer;
+  }
+  get [Piscina.valueSymbol](): PoolTask {
+    return this.task;
+  }
+}
+
+/** Small Buffers share a pooled ArrayBuffer; moving that would take their neighbours along. */
+function ownedCopy(input: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(input.length);
+  input.copy(copy);
+  return copy;
+}
+
+function keyOf(custom: unknown): string {
+  return crypto.createHash("sha256").update(JSON.stringify(custom)).digest("hex");
+}

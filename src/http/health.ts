@@ -1,0 +1,23 @@
+/** Liveness, readiness and metrics. */
+import type { FastifyInstance } from "fastify";
+import type { AppContext } from "./context.js";
+
+export default async function healthRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async (_request, reply) => {
+    const ready = ctx.engine.threads > 0 && ctx.registry.names().length > 0;
+    reply.code(ready ? 200 : 503);
+    return {
+      status: ready ? "ready" : "starting",
+      workers: ctx.engine.threads,
+      queued: ctx.engine.queued,
+      profiles: ctx.registry.names().length,
+    };
+  });
+
+  app.get("/metrics", async (_request, reply) => {
+    reply.type(ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
+  });
+}
