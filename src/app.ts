@@ -171,6 +171,14 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
       .send(problemBody(new HttpProblem(404, "Not Found", "no such route"))),
   );
 
+  // The served routes, for the test that holds them against openapi.yaml.
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat())
+      if (method !== "HEAD") routes.push({ method, url: route.url });
+  });
+  app.decorate("servedRoutes", routes);
+
   await app.register(healthRoutes, ctx);
   await app.register(profileRoutes, ctx);
   await app.register(anonymizeRoutes, ctx);

@@ -1,5 +1,9 @@
 /** The engine on worker threads (piscina), so CPU work never blocks the event loop. */
 import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { packageRoot } from "../package-root.js";
 import { Piscina } from "piscina";
 import type { InstanceOutcome } from "./anonymize.js";
 import type { PoolSettings, PoolTask } from "./pool-worker.js";
@@ -11,7 +15,7 @@ export class EnginePool {
 
   constructor(settings: PoolSettings, threads: number) {
     this.piscina = new Piscina({
-      filename: new URL("./pool-worker.js", import.meta.url).href,
+      filename: workerFile(),
       workerData: settings,
       minThreads: threads,
       maxThreads: threads,
@@ -46,6 +50,18 @@ export class EnginePool {
   async close(): Promise<void> {
     await this.piscina.destroy();
   }
+}
+
+/**
+ * Worker threads run compiled JavaScript. Under a TypeScript runner (the tests import src/*.ts) the
+ * worker is taken from dist/, which `npm test` builds first.
+ */
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (!here.endsWith(".ts")) return path.join(path.dirname(here), "pool-worker.js");
+  const built = path.join(packageRoot(), "dist/src/engine/pool-worker.js");
+  if (!fs.existsSync(built)) throw new Error(`${built} is missing: run "npm run build" first`);
+  return built;
 }
 
 /** A task whose input memory is moved to the worker (piscina moves only a top-level Transferable). */

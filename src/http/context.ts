@@ -18,6 +18,9 @@ export interface AppContext {
 }
 
 declare module "fastify" {
+  interface FastifyInstance {
+    readonly servedRoutes: ReadonlyArray<{ method: string; url: string }>;
+  }
   interface FastifyRequest {
     /** Counts for the request log line (no values). */
     instanceSummary?: { total: number; anonymized: number; failed: number };
