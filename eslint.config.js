@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["scripts/**", "bench/**", "src/cli.ts", "src/cli/**", "test/helpers/tools.ts"],
+    files: ["scripts/**", "bench/**", "src/cli.ts", "src/cli/**", "test/**"],
     rules: { "no-console": "off" },
   },
 );
