@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config.js";
+
+describe("configuration", () => {
+  it("has embedded defaults for everything", () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 8080, host: "127.0.0.1", defaultProfile: "hipaa", maxParts: 10_000, uidSecret: undefined, profilesDir: undefined });
+    expect(c.maxPartBytes).toBe(2 * 1024 ** 3);
+  });
+
+  it("reads sizes with units", () => {
+    expect(loadConfig({ MAX_PART_BYTES: "512MiB", MAX_REQUEST_BYTES: "1GB" })).toMatchObject({ maxPartBytes: 512 * 1024 ** 2, maxRequestBytes: 1e9 });
+  });
+
+  it.each([
+    [{ PORT: "http" }, /PORT must be an integer/],
+    [{ PORT: "70000" }, /PORT must be an integer from 0 to 65535/],
+    [{ WORKERS: "0" }, /WORKERS/],
+    [{ MAX_PART_BYTES: "lots" }, /MAX_PART_BYTES must be a byte size/],
+    [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
+    [{ DEFAULT_PROFILE: "../etc" }, /DEFAULT_PROFILE/],
+  ])("rejects %j naming the variable, never echoing its value", (env, message) => {
+    let error: unknown;
+    try {
+      loadConfig(env as Record<string, string>);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
+    for (const value of Object.values(env)) if (!/^\d+$/.test(value)) expect((error as Error).message).not.toContain(value);
+  });
+
+  it("a secret is never part of an error", () => {
+    expect(() => loadConfig({ UID_SECRET: "s3cr3t", PORT: "x" })).toThrow(/^PORT/);
+  });
+});
