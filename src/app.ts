@@ -21,6 +21,11 @@ import healthRoutes from "./http/health.js";
 import { Metrics } from "./http/metrics.js";
 import { HttpProblem, overloaded, problemBody } from "./http/problem.js";
 import profileRoutes from "./http/profiles.js";
+import sessionRoutes from "./http/sessions.js";
+import { makeAuthenticator } from "./http/auth.js";
+import { MemorySessionStore } from "./sessions/memory-store.js";
+import { RedisSessionStore } from "./sessions/redis-store.js";
+import { SessionService } from "./sessions/service.js";
 import { builtinProfileDir, ProfileRegistry } from "./profiles/registry.js";
 
 export interface BuildOptions {
@@ -61,6 +66,14 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     config.workers,
   );
   app.addHook("onClose", async () => engine.close());
+  const store =
+    config.sessionStore === "memory" ? new MemorySessionStore() : new RedisSessionStore(config.sessionStore);
+  app.addHook("onClose", async () => store.close());
+  const sessions = new SessionService(store, engine, {
+    ttlSeconds: config.sessionTtlSeconds,
+    maxSessionBytes: config.maxSessionBytes,
+    maxStoreBytes: config.maxStoreBytes,
+  });
   const metrics = new Metrics();
   let active = 0;
   const ctx: AppContext = {
@@ -87,6 +100,8 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
         released = true;
       };
     },
+    authenticate: makeAuthenticator(config.apiTokens),
+    sessions,
     countInstances: (label: string, outcomes: readonly InstanceOutcome[]) => {
       for (const o of outcomes) {
         metrics.instances.inc({ profile: label, outcome: o.status });
@@ -182,6 +197,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(healthRoutes, ctx);
   await app.register(profileRoutes, ctx);
   await app.register(anonymizeRoutes, ctx);
+  await app.register(sessionRoutes, ctx);
   await app.register(docsRoutes);
   return app;
 }

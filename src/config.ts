@@ -20,6 +20,13 @@ export interface Config {
   readonly maxRequestBytes: number;
   readonly maxInflatedBytes: number;
   readonly requestTimeoutMs: number;
+  /** "memory", or a redis:// URL for a store that replicas share. */
+  readonly sessionStore: string;
+  readonly sessionTtlSeconds: number;
+  readonly maxSessionBytes: number;
+  readonly maxStoreBytes: number;
+  /** Bearer tokens; when any are set, /anonymize and /sessions need one, and sessions belong to it. */
+  readonly apiTokens: readonly string[];
 }
 
 export class ConfigError extends Error {}
@@ -57,6 +64,25 @@ function bytes(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+function sessionStore(env: Env): string {
+  const value = env.SESSION_STORE ?? "memory";
+  if (value === "memory" || value === "") return "memory";
+  if (!/^rediss?:\/\/[^\s]+$/.test(value))
+    throw new ConfigError('SESSION_STORE must be "memory" or a redis:// URL');
+  return value;
+}
+
+function apiTokens(env: Env): string[] {
+  const raw = env.API_TOKENS ?? "";
+  const tokens = raw
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+  if (tokens.some((t) => t.length < 16))
+    throw new ConfigError("API_TOKENS must be comma-separated tokens of at least 16 characters");
+  return tokens;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? "info") as Config["logLevel"];
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
@@ -82,5 +108,10 @@ export function loadConfig(env: Env = process.env): Config {
     maxRequestBytes: bytes(env, "MAX_REQUEST_BYTES", 4096 * MiB),
     maxInflatedBytes: bytes(env, "MAX_INFLATED_BYTES", 1024 * MiB),
     requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10 * 60_000, 1000),
+    sessionStore: sessionStore(env),
+    sessionTtlSeconds: integer(env, "SESSION_TTL_SECONDS", 3600, 1),
+    maxSessionBytes: bytes(env, "MAX_SESSION_BYTES", 2048 * MiB),
+    maxStoreBytes: bytes(env, "MAX_STORE_BYTES", 8192 * MiB),
+    apiTokens: apiTokens(env),
   });
 }

@@ -23,14 +23,19 @@ export class EnginePool {
     });
   }
 
-  /** De-identifies one instance. The input's memory is moved to the worker when it owns it. */
-  async anonymize(input: Buffer, profile: ProfileRef): Promise<InstanceOutcome> {
-    const owned =
-      input.byteOffset === 0 && input.byteLength === input.buffer.byteLength ? input : ownedCopy(input);
+  /**
+   * De-identifies one instance. With `transfer`, the input's memory is moved to the worker (the
+   * caller must not use it again: an upload read for this request only); otherwise it is copied
+   * (a session keeps its originals).
+   */
+  async anonymize(input: Buffer, profile: ProfileRef, transfer = false): Promise<InstanceOutcome> {
     const ref = "name" in profile ? profile : { custom: profile.custom, key: keyOf(profile.custom) };
-    const outcome = await this.piscina.run(
-      Piscina.move(new MovedTask({ input: owned, profile: ref }) as never) as unknown as PoolTask,
-    );
+    const task = transfer
+      ? (Piscina.move(
+          new MovedTask({ input: ownedBuffer(input), profile: ref }) as never,
+        ) as unknown as PoolTask)
+      : { input: new Uint8Array(input.buffer, input.byteOffset, input.byteLength), profile: ref };
+    const outcome = await this.piscina.run(task);
     if (outcome.status === "anonymized" && !Buffer.isBuffer(outcome.output)) {
       const o = outcome.output as Uint8Array;
       return { ...outcome, output: Buffer.from(o.buffer, o.byteOffset, o.byteLength) };
@@ -76,7 +81,8 @@ class MovedTask {
 }
 
 /** Small Buffers share a pooled ArrayBuffer; moving that would take their neighbours along. */
-function ownedCopy(input: Buffer): Buffer {
+function ownedBuffer(input: Buffer): Buffer {
+  if (input.byteOffset === 0 && input.byteLength === input.buffer.byteLength) return input;
   const copy = Buffer.allocUnsafeSlow(input.length);
   input.copy(copy);
   return copy;

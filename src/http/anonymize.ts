@@ -1,18 +1,16 @@
 /** POST /anonymize: instances in, de-identified instances and the audit out. */
-import { Readable } from "node:stream";
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { AnonymizedInstance } from "../engine/anonymize.js";
-import { buildAudit, type Audit } from "../respond/audit.js";
-import { multipartBody } from "../respond/multipart.js";
-import { zipBody } from "../respond/zip.js";
-import { DICOM } from "../upload/read-upload.js";
-import { negotiate, type ResponseFormat } from "./negotiate.js";
+import { buildAudit } from "../respond/audit.js";
+import { negotiate } from "./negotiate.js";
+import { sendResult } from "./send-result.js";
 import { processUpload } from "./process-upload.js";
 import { unprocessable } from "./problem.js";
 import type { AppContext } from "./context.js";
 
 export default async function anonymizeRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   app.post<{ Querystring: { profile?: string } }>("/anonymize", async (request, reply) => {
+    ctx.authenticate(request);
     const format = negotiate(request.headers.accept);
     const release = ctx.admit();
     try {
@@ -32,49 +30,14 @@ export default async function anonymizeRoutes(app: FastifyInstance, ctx: AppCont
         });
       }
       reply.code(done.length === outcomes.length ? 200 : 202);
-      return send(reply, format, audit, done);
+      return sendResult(
+        reply,
+        format,
+        audit,
+        done.map((o) => ({ sopInstanceUID: o.sopInstanceUID, data: o.output })),
+      );
     } finally {
       release();
     }
   });
-}
-
-function send(
-  reply: FastifyReply,
-  format: ResponseFormat,
-  audit: Audit,
-  done: readonly AnonymizedInstance[],
-): FastifyReply {
-  const summary = `total=${audit.summary.total}, anonymized=${audit.summary.anonymized}, failed=${audit.summary.failed}`;
-  reply.header("x-anonymizer-summary", summary);
-  if (format === "zip") {
-    const names = new Map<string, number>();
-    const files: Array<{ name: string; data: Buffer }> = [
-      { name: "audit.json", data: Buffer.from(JSON.stringify(audit, null, 2)) },
-    ];
-    for (const o of done) {
-      const n = (names.get(o.sopInstanceUID) ?? 0) + 1;
-      names.set(o.sopInstanceUID, n);
-      files.push({
-        name: n === 1 ? `${o.sopInstanceUID}.dcm` : `${o.sopInstanceUID}_${n}.dcm`,
-        data: o.output,
-      });
-    }
-    return reply
-      .type("application/zip")
-      .header("content-disposition", 'attachment; filename="anonymized.zip"')
-      .send(zipBody(files));
-  }
-  const instances = done.map((o) => ({ contentType: DICOM, data: o.output }));
-  const body =
-    format === "related"
-      ? multipartBody("related", instances, DICOM)
-      : multipartBody("mixed", [
-          { contentType: "application/json", data: Buffer.from(JSON.stringify(audit)) },
-          ...instances,
-        ]);
-  return reply
-    .type(body.contentType)
-    .header("content-length", String(body.length))
-    .send(Readable.from(body.chunks));
 }

@@ -1,5 +1,8 @@
 /** What route modules share: configuration, the profile registry, the engine pool, metrics, admission. */
+import type { FastifyRequest } from "fastify";
 import type { Config } from "../config.js";
+import type { SessionService } from "../sessions/service.js";
+import type { Owner } from "./auth.js";
 import type { InstanceOutcome } from "../engine/anonymize.js";
 import type { EnginePool } from "../engine/pool.js";
 import type { ProfileRegistry } from "../profiles/registry.js";
@@ -15,6 +18,9 @@ export interface AppContext {
   /** Admits one de-identification request or throws 503; call the returned function when done. */
   readonly admit: () => () => void;
   readonly countInstances: (profileLabel: string, outcomes: readonly InstanceOutcome[]) => void;
+  /** The request's owner (hash of its bearer token), null without API_TOKENS; throws 401. */
+  readonly authenticate: (request: FastifyRequest) => Owner;
+  readonly sessions: SessionService;
 }
 
 declare module "fastify" {

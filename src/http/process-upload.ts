@@ -42,7 +42,7 @@ export async function processUpload(
       continue;
     }
     choice ??= namedProfile(deps.registry, defaultProfile);
-    const task = deps.engine.anonymize(part.data, choice.ref);
+    const task = deps.engine.anonymize(part.data, choice.ref, true);
     pending.push(task);
     inFlight.add(task);
     const settle = () => inFlight.delete(task);

@@ -4,12 +4,22 @@ import { ConfigError, loadConfig } from "../../src/config.js";
 describe("configuration", () => {
   it("has embedded defaults for everything", () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 8080, host: "127.0.0.1", defaultProfile: "hipaa", maxParts: 10_000, uidSecret: undefined, profilesDir: undefined });
+    expect(c).toMatchObject({
+      port: 8080,
+      host: "127.0.0.1",
+      defaultProfile: "hipaa",
+      maxParts: 10_000,
+      uidSecret: undefined,
+      profilesDir: undefined,
+    });
     expect(c.maxPartBytes).toBe(2 * 1024 ** 3);
   });
 
   it("reads sizes with units", () => {
-    expect(loadConfig({ MAX_PART_BYTES: "512MiB", MAX_REQUEST_BYTES: "1GB" })).toMatchObject({ maxPartBytes: 512 * 1024 ** 2, maxRequestBytes: 1e9 });
+    expect(loadConfig({ MAX_PART_BYTES: "512MiB", MAX_REQUEST_BYTES: "1GB" })).toMatchObject({
+      maxPartBytes: 512 * 1024 ** 2,
+      maxRequestBytes: 1e9,
+    });
   });
 
   it.each([
@@ -28,7 +38,8 @@ describe("configuration", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
-    for (const value of Object.values(env)) if (!/^\d+$/.test(value)) expect((error as Error).message).not.toContain(value);
+    for (const value of Object.values(env))
+      if (!/^\d+$/.test(value)) expect((error as Error).message).not.toContain(value);
   });
 
   it("a secret is never part of an error", () => {

@@ -1,0 +1,158 @@
+/** /sessions: staged de-identification for a reviewer or a router (logic in src/sessions/service.ts). */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { readPart10 } from "../dicom/part10.js";
+import { datasetToJson } from "../dicom/json.js";
+import type { SessionMeta } from "../sessions/store.js";
+import type { Audit } from "../respond/audit.js";
+import { DICOM, isProfilePart, readUpload } from "../upload/read-upload.js";
+import type { UploadLimits, UploadPart } from "../upload/limits.js";
+import type { AppContext } from "./context.js";
+import { negotiate } from "./negotiate.js";
+import { badRequest, notAcceptable } from "./problem.js";
+import { namedProfile } from "./profile-choice.js";
+import { sendResult } from "./send-result.js";
+
+function view(meta: SessionMeta) {
+  const { owner: _owner, ...rest } = meta;
+  return { ...rest, counts: { instances: meta.instances.length } };
+}
+
+/** Session uploads are instances only: a profile part has no meaning here. */
+async function* instancesOnly(request: FastifyRequest, limits: UploadLimits): AsyncGenerator<UploadPart> {
+  for await (const part of readUpload(request, limits)) {
+    if (isProfilePart(part))
+      throw badRequest("a session holds instances; name the profile at preview or apply");
+    yield part;
+  }
+}
+
+export default async function sessionRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
+  const { sessions } = ctx;
+  const owner = ctx.authenticate;
+  const profileOf = (name: string | undefined) =>
+    namedProfile(ctx.registry, name ?? ctx.config.defaultProfile);
+
+  app.post("/sessions", async (request, reply) => {
+    const release = ctx.admit();
+    try {
+      const { meta, rejected } = await sessions.create(
+        instancesOnly(request, ctx.process.limits),
+        owner(request),
+      );
+      return reply
+        .code(201)
+        .header("location", `/sessions/${meta.id}`)
+        .send({ ...view(meta), rejected });
+    } finally {
+      release();
+    }
+  });
+
+  app.post<{ Params: { id: string } }>("/sessions/:id/instances", async (request) => {
+    const who = owner(request);
+    await sessions.get(request.params.id, who);
+    const release = ctx.admit();
+    try {
+      const { meta, rejected } = await sessions.add(
+        request.params.id,
+        who,
+        instancesOnly(request, ctx.process.limits),
+      );
+      return { ...view(meta), rejected };
+    } finally {
+      release();
+    }
+  });
+
+  app.get<{ Params: { id: string } }>("/sessions/:id", async (request) =>
+    view(await sessions.get(request.params.id, owner(request))),
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { profile?: string } }>(
+    "/sessions/:id/preview",
+    async (request) => {
+      const who = owner(request);
+      const choice = profileOf(request.query.profile);
+      const release = ctx.admit();
+      try {
+        return await sessions.preview(request.params.id, who, choice);
+      } finally {
+        release();
+      }
+    },
+  );
+
+  app.post<{ Params: { id: string }; Querystring: { profile?: string } }>(
+    "/sessions/:id/apply",
+    async (request) => {
+      const who = owner(request);
+      const choice = profileOf(request.query.profile);
+      const release = ctx.admit();
+      try {
+        const { meta, audit } = await sessions.apply(request.params.id, who, choice);
+        for (const i of audit.instances)
+          ctx.metrics.instances.inc({
+            profile: choice.label,
+            outcome: i.status === "anonymized" ? "staged" : "failed",
+          });
+        return { session: view(meta), audit };
+      } finally {
+        release();
+      }
+    },
+  );
+
+  app.post<{ Params: { id: string } }>("/sessions/:id/revert", async (request) =>
+    view(await sessions.revert(request.params.id, owner(request))),
+  );
+
+  app.get<{ Params: { id: string; index: string }; Querystring: { version?: string } }>(
+    "/sessions/:id/instances/:index",
+    async (request, reply) => {
+      const index = Number(request.params.index);
+      if (!Number.isInteger(index) || index < 0)
+        throw badRequest("the instance index is a non-negative integer");
+      const version = request.query.version ?? "original";
+      if (version !== "original" && version !== "staged")
+        throw badRequest('version is "original" or "staged"');
+      const data = await sessions.instance(request.params.id, owner(request), index, version);
+      const accept = request.headers.accept ?? "application/dicom";
+      if (/application\/dicom\+json/.test(accept)) {
+        const parsed = readPart10(data);
+        return reply
+          .type("application/dicom+json")
+          .send(JSON.stringify([datasetToJson(parsed.dataset, parsed.transferSyntax.encoding)]));
+      }
+      if (!/application\/dicom|\*\/\*|^$/.test(accept))
+        throw notAcceptable("application/dicom or application/dicom+json");
+      return reply.type(DICOM).send(data);
+    },
+  );
+
+  app.post<{ Params: { id: string } }>("/sessions/:id/commit", async (request, reply) => {
+    const format = negotiate(request.headers.accept);
+    const { audit, outputs } = await sessions.commit(request.params.id, owner(request));
+    const label = ctx.registry.get(audit.profile.name) ? audit.profile.name : "custom";
+    ctx.metrics.instances.inc({ profile: label, outcome: "committed" }, outputs.length);
+    const done = audit.instances.filter((i) => i.status === "anonymized");
+    return sendResult(
+      reply,
+      format,
+      withoutBefore(audit),
+      outputs.map((data, i) => ({ sopInstanceUID: done[i]!.sopInstanceUID!, data })),
+    );
+  });
+
+  app.delete<{ Params: { id: string } }>("/sessions/:id", async (request, reply) => {
+    await sessions.remove(request.params.id, owner(request));
+    return reply.code(204).send();
+  });
+}
+
+/** What leaves the service never carries originals. */
+function withoutBefore(audit: Audit): Audit {
+  return {
+    ...audit,
+    instances: audit.instances.map((i) => ({ ...i, changes: i.changes.map(({ before: _b, ...c }) => c) })),
+  };
+}
