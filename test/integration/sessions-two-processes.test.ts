@@ -1,0 +1,92 @@
+/**
+ * Scale-out: two service processes share one Redis. Upload on one; preview, apply and commit on the
+ * other.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../helpers/corpus.js";
+import { readWithDcmjs } from "../helpers/dicom.js";
+import { splitMultipart } from "../helpers/app.js";
+import { freePort, redisAvailable, startRedis, type RedisServer } from "../helpers/redis.js";
+import { requireTool } from "../helpers/tools.js";
+import { seedStoryInstance } from "../helpers/seed.js";
+
+const HAVE_REDIS = requireTool("redis-server", "redis-server") && redisAvailable();
+const SERVER = path.join(ROOT, "dist/src/server.js");
+
+describe.runIf(HAVE_REDIS)("two service processes sharing one Redis", () => {
+  let redis: RedisServer;
+  const servers: ChildProcess[] = [];
+  const bases: string[] = [];
+
+  beforeAll(async () => {
+    if (!fs.existsSync(SERVER)) throw new Error(`${SERVER} is missing: run "npm run build" first`);
+    redis = await startRedis();
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort();
+      servers.push(
+        spawn(process.execPath, [SERVER], {
+          env: {
+            ...process.env,
+            PORT: String(port),
+            HOST: "127.0.0.1",
+            SESSION_STORE: redis.url,
+            UID_SECRET: "shared-secret",
+            WORKERS: "1",
+            LOG_LEVEL: "warn",
+          },
+          stdio: "ignore",
+        }),
+      );
+      bases.push(`http://127.0.0.1:${port}`);
+    }
+    for (const base of bases) {
+      for (
+        let i = 0;
+        i < 100 &&
+        !(await fetch(`${base}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ));
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const s of servers) s.kill("SIGTERM");
+    await redis?.stop();
+  });
+
+  it("uploads on A, previews, applies and commits on B", async () => {
+    const [a, b] = bases as [string, string];
+    const created = await fetch(`${a}/sessions`, {
+      method: "POST",
+      body: new Uint8Array(seedStoryInstance()),
+      headers: { "content-type": "application/dicom" },
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+
+    const preview = (await (await fetch(`${b}/sessions/${id}/preview?profile=hipaa`)).json()) as {
+      instances: Array<{ changes: Array<{ keyword: string; after: string }> }>;
+    };
+    expect(preview.instances[0]!.changes.find((c) => c.keyword === "PatientAge")?.after).toBe("089Y");
+    expect((await fetch(`${b}/sessions/${id}/apply?profile=hipaa`, { method: "POST" })).status).toBe(200);
+    expect(((await (await fetch(`${a}/sessions/${id}`)).json()) as { state: string }).state).toBe("applied");
+
+    const committed = await fetch(`${b}/sessions/${id}/commit`, { method: "POST" });
+    expect(committed.status).toBe(200);
+    const body = Buffer.from(await committed.arrayBuffer());
+    const parts = splitMultipart(body, committed.headers.get("content-type")!);
+    expect(readWithDcmjs(parts[1]!.data).dict["00101010"]?.Value?.[0]).toBe("089Y");
+    expect(((await (await fetch(`${a}/sessions/${id}`)).json()) as { state: string }).state).toBe(
+      "committed",
+    );
+    expect((await fetch(`${a}/sessions/${id}`, { method: "DELETE" })).status).toBe(204);
+    expect((await fetch(`${b}/sessions/${id}`)).status).toBe(404);
+  });
+});
