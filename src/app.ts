@@ -22,6 +22,7 @@ import { Metrics } from "./http/metrics.js";
 import { HttpProblem, overloaded, problemBody } from "./http/problem.js";
 import profileRoutes from "./http/profiles.js";
 import sessionRoutes from "./http/sessions.js";
+import dicomwebRoutes, { makeForwarder } from "./http/dicomweb.js";
 import { makeAuthenticator } from "./http/auth.js";
 import { MemorySessionStore } from "./sessions/memory-store.js";
 import { RedisSessionStore } from "./sessions/redis-store.js";
@@ -76,7 +77,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   });
   const metrics = new Metrics();
   let active = 0;
-  const ctx: AppContext = {
+  const base = {
     config,
     registry,
     engine,
@@ -111,6 +112,8 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
       }
     },
   };
+
+  const ctx: AppContext = { ...base, forwarder: makeForwarder(base) };
 
   await app.register(underPressure, {
     maxEventLoopDelay: 2000,
@@ -198,6 +201,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(profileRoutes, ctx);
   await app.register(anonymizeRoutes, ctx);
   await app.register(sessionRoutes, ctx);
+  await app.register(dicomwebRoutes, ctx);
   await app.register(docsRoutes);
   return app;
 }

@@ -27,6 +27,11 @@ export interface Config {
   readonly maxStoreBytes: number;
   /** Bearer tokens; when any are set, /anonymize and /sessions need one, and sessions belong to it. */
   readonly apiTokens: readonly string[];
+  /** STOW-RS URL of the PACS that de-identified instances are forwarded to (destination "default"). */
+  readonly destinationStowUrl: string | undefined;
+  /** A header line sent to the destination, e.g. "Authorization: Bearer ..."; never logged. */
+  readonly destinationAuthHeader: string | undefined;
+  readonly destinationTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -83,6 +88,26 @@ function apiTokens(env: Env): string[] {
   return tokens;
 }
 
+function destinationUrl(env: Env): string | undefined {
+  const value = env.DESTINATION_STOW_URL;
+  if (!value) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError("DESTINATION_STOW_URL must be an http(s) URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError("DESTINATION_STOW_URL must be an http(s) URL");
+  return value;
+}
+
+function authHeader(env: Env): string | undefined {
+  const value = env.DESTINATION_AUTH_HEADER;
+  if (!value) return undefined;
+  if (!/^[A-Za-z0-9-]+:\s*\S/.test(value)) throw new ConfigError('DESTINATION_AUTH_HEADER must look like "Name: value"');
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? "info") as Config["logLevel"];
   if (!["fatal", "error", "warn", "info", "debug", "trace", "silent"].includes(logLevel)) {
@@ -113,5 +138,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxSessionBytes: bytes(env, "MAX_SESSION_BYTES", 2048 * MiB),
     maxStoreBytes: bytes(env, "MAX_STORE_BYTES", 8192 * MiB),
     apiTokens: apiTokens(env),
+    destinationStowUrl: destinationUrl(env),
+    destinationAuthHeader: authHeader(env),
+    destinationTimeoutMs: integer(env, "DESTINATION_TIMEOUT_MS", 30_000, 100),
   });
 }

@@ -3,6 +3,7 @@ import type { FastifyRequest } from "fastify";
 import type { Config } from "../config.js";
 import type { SessionService } from "../sessions/service.js";
 import type { Owner } from "./auth.js";
+import type { Forwarder } from "./dicomweb.js";
 import type { InstanceOutcome } from "../engine/anonymize.js";
 import type { EnginePool } from "../engine/pool.js";
 import type { ProfileRegistry } from "../profiles/registry.js";
@@ -21,6 +22,7 @@ export interface AppContext {
   /** The request's owner (hash of its bearer token), null without API_TOKENS; throws 401. */
   readonly authenticate: (request: FastifyRequest) => Owner;
   readonly sessions: SessionService;
+  readonly forwarder: Forwarder;
 }
 
 declare module "fastify" {

@@ -3,7 +3,7 @@
  * Nothing leaves until commit. The logic is here; src/http/sessions.ts only maps it to HTTP.
  */
 import crypto from "node:crypto";
-import type { InstanceOutcome } from "../engine/anonymize.js";
+import type { AnonymizedInstance, InstanceOutcome } from "../engine/anonymize.js";
 import type { EnginePool } from "../engine/pool.js";
 import { readPart10 } from "../dicom/part10.js";
 import { tagOf } from "../dicom/tag.js";
@@ -184,37 +184,60 @@ export class SessionService {
     return meta.state === "applied" ? this.dropStaged(meta) : meta;
   }
 
-  /** Hands out the staged result; the originals are dropped. A commit without apply is a 409. */
-  async commit(
-    id: string,
-    owner: string | null,
-  ): Promise<{ meta: SessionMeta; audit: Audit; outputs: Buffer[] }> {
-    let meta = await this.get(id, owner);
-    if (meta.state === "open")
-      throw conflict("nothing is staged: POST /sessions/{id}/apply?profile=<name> first");
+  /** The staged result: the audit and each de-identified instance (in the audit's order). */
+  async staged(id: string, owner: string | null): Promise<{ meta: SessionMeta; audit: Audit; outputs: Array<{ sopInstanceUID: string; data: Buffer }> }> {
+    const meta = await this.get(id, owner);
+    if (meta.state === "open") throw conflict("nothing is staged: POST /sessions/{id}/apply?profile=<name> first");
     const audit = JSON.parse((await this.store.getAudit(meta.id)) ?? "null") as Audit | null;
     if (!audit) throw notFound("the staged result has expired");
-    const outputs: Buffer[] = [];
+    const outputs: Array<{ sopInstanceUID: string; data: Buffer }> = [];
     for (const [i, instance] of audit.instances.entries()) {
       if (instance.status !== "anonymized") continue;
       const data = await this.store.getInstance(meta.id, "staged", meta.instances[i]!.index);
       if (!data) throw notFound("the staged result has expired");
-      outputs.push(data);
-    }
-    if (outputs.length === 0)
-      throw unprocessable("no instance of the session could be de-identified under the applied profile");
-    if (meta.state === "applied") {
-      const originals = meta.instances.reduce((n, info) => n + info.bytes, 0);
-      await this.store.deleteVersion(meta.id, "original", meta.instances.length);
-      // The original UIDs go with the originals: the listing now names the de-identified instances.
-      const instances = meta.instances.map((info, i) => ({
-        ...info,
-        sopInstanceUID: audit.instances[i]?.sopInstanceUID ?? "",
-      }));
-      meta = { ...meta, state: "committed", instances, bytes: meta.bytes - originals };
-      await this.store.putMeta(meta);
+      outputs.push({ sopInstanceUID: instance.sopInstanceUID!, data });
     }
     return { meta, audit, outputs };
+  }
+
+  /** Hands out the staged result; the originals are dropped. A commit without apply is a 409. */
+  async commit(id: string, owner: string | null): Promise<{ meta: SessionMeta; audit: Audit; outputs: Array<{ sopInstanceUID: string; data: Buffer }> }> {
+    const result = await this.staged(id, owner);
+    if (result.outputs.length === 0) throw unprocessable("no instance of the session could be de-identified under the applied profile");
+    return { ...result, meta: await this.markCommitted(result.meta, result.audit) };
+  }
+
+  /** Originals go; the listing then names the de-identified instances. Idempotent. */
+  async markCommitted(meta: SessionMeta, audit: Audit): Promise<SessionMeta> {
+    if (meta.state === "committed") return meta;
+    const originals = await Promise.all(meta.instances.map(async (info) => (await this.store.getInstance(meta.id, "original", info.index))?.length ?? 0));
+    await this.store.deleteVersion(meta.id, "original", meta.instances.length);
+    const instances = meta.instances.map((info, i) => ({ ...info, sopInstanceUID: audit.instances[i]?.sopInstanceUID ?? "" }));
+    const next: SessionMeta = { ...meta, state: "committed", instances, bytes: meta.bytes - originals.reduce((a, b) => a + b, 0) };
+    await this.store.putMeta(next);
+    return next;
+  }
+
+  /**
+   * A session holding de-identified instances only (no originals): what a STOW-RS forward leaves
+   * behind when the destination did not take everything, so nothing is lost and commit can retry.
+   */
+  async createStaged(instances: ReadonlyArray<{ outcome: AnonymizedInstance; modality: string }>, audit: Audit, owner: string | null): Promise<SessionMeta> {
+    const expiresAt = this.expiry();
+    const infos = instances.map(({ outcome, modality }, index) => ({
+      index,
+      sopInstanceUID: outcome.sopInstanceUID,
+      sopClassUID: outcome.sopClassUID,
+      modality,
+      bytes: outcome.output.length,
+    }));
+    const bytes = infos.reduce((n, i) => n + i.bytes, 0);
+    if ((await this.store.totalBytes()) + bytes > this.limits.maxStoreBytes) throw insufficientStorage("the session store is full (MAX_STORE_BYTES)");
+    const meta: SessionMeta = { id: SessionService.newId(), owner, createdAt: new Date().toISOString(), expiresAt, state: "applied", profile: audit.profile, instances: infos, bytes };
+    await this.store.putMeta(meta);
+    for (const [i, { outcome }] of instances.entries()) await this.store.putInstance(meta.id, "staged", i, outcome.output, expiresAt);
+    await this.store.putAudit(meta.id, JSON.stringify(audit), expiresAt);
+    return meta;
   }
 
   async instance(id: string, owner: string | null, index: number, version: Version): Promise<Buffer> {
