@@ -97,14 +97,16 @@ function destinationUrl(env: Env): string | undefined {
   } catch {
     throw new ConfigError("DESTINATION_STOW_URL must be an http(s) URL");
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConfigError("DESTINATION_STOW_URL must be an http(s) URL");
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new ConfigError("DESTINATION_STOW_URL must be an http(s) URL");
   return value;
 }
 
 function authHeader(env: Env): string | undefined {
   const value = env.DESTINATION_AUTH_HEADER;
   if (!value) return undefined;
-  if (!/^[A-Za-z0-9-]+:\s*\S/.test(value)) throw new ConfigError('DESTINATION_AUTH_HEADER must look like "Name: value"');
+  if (!/^[A-Za-z0-9-]+:\s*\S/.test(value))
+    throw new ConfigError('DESTINATION_AUTH_HEADER must look like "Name: value"');
   return value;
 }
 

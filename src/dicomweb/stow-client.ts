@@ -29,15 +29,29 @@ export interface ForwardResult {
 
 type JsonItem = Record<string, { Value?: unknown[] }>;
 
-export async function forwardInstances(destination: Destination, instances: ReadonlyArray<{ sopInstanceUID: string; data: Buffer }>): Promise<ForwardResult> {
-  const body = multipartBody("related", instances.map((i) => ({ contentType: "application/dicom", data: i.data })), "application/dicom");
-  const headers: Record<string, string> = { "content-type": body.contentType, "content-length": String(body.length), accept: "application/dicom+json" };
+export async function forwardInstances(
+  destination: Destination,
+  instances: ReadonlyArray<{ sopInstanceUID: string; data: Buffer }>,
+): Promise<ForwardResult> {
+  const body = multipartBody(
+    "related",
+    instances.map((i) => ({ contentType: "application/dicom", data: i.data })),
+    "application/dicom",
+  );
+  const headers: Record<string, string> = {
+    "content-type": body.contentType,
+    "content-length": String(body.length),
+    accept: "application/dicom+json",
+  };
   if (destination.authHeader) {
     const colon = destination.authHeader.indexOf(":");
-    headers[destination.authHeader.slice(0, colon).trim().toLowerCase()] = destination.authHeader.slice(colon + 1).trim();
+    headers[destination.authHeader.slice(0, colon).trim().toLowerCase()] = destination.authHeader
+      .slice(colon + 1)
+      .trim();
   }
   const answer = await post(destination, headers, body.chunks);
-  if (!answer.ok) return { reached: false, status: 0, stored: new Set(), failed: new Map(), problem: answer.problem };
+  if (!answer.ok)
+    return { reached: false, status: 0, stored: new Set(), failed: new Map(), problem: answer.problem };
   const { status, text } = answer;
   const stored = new Set<string>();
   const failed = new Map<string, number>();
@@ -58,14 +72,19 @@ export async function forwardInstances(destination: Destination, instances: Read
   }
   const success = status >= 200 && status < 300;
   // A 2xx without a parsable response still stored what it was sent (some servers answer empty).
-  if (success && stored.size === 0 && failed.size === 0) for (const i of instances) stored.add(i.sopInstanceUID);
+  if (success && stored.size === 0 && failed.size === 0)
+    for (const i of instances) stored.add(i.sopInstanceUID);
   return { reached: true, status, stored, failed, ...(success ? {} : { problem: `status ${status}` }) };
 }
 
 type Answer = { ok: true; status: number; text: string } | { ok: false; problem: string };
 
 /** node:http, so the instances stream out as they are (no concatenated copy of the study). */
-function post(destination: Destination, headers: Record<string, string>, chunks: readonly Buffer[]): Promise<Answer> {
+function post(
+  destination: Destination,
+  headers: Record<string, string>,
+  chunks: readonly Buffer[],
+): Promise<Answer> {
   const url = new URL(destination.url);
   const client = url.protocol === "https:" ? https : http;
   return new Promise((resolve) => {
@@ -77,7 +96,9 @@ function post(destination: Destination, headers: Record<string, string>, chunks:
     const req = client.request(url, { method: "POST", headers }, (res) => {
       const parts: Buffer[] = [];
       res.on("data", (c: Buffer) => parts.push(c));
-      res.on("end", () => done({ ok: true, status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8") }));
+      res.on("end", () =>
+        done({ ok: true, status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8") }),
+      );
       res.on("error", () => done({ ok: false, problem: "unreachable" }));
     });
     req.setTimeout(destination.timeoutMs, () => {

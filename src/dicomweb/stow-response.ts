@@ -26,7 +26,11 @@ export interface StowFailure {
 
 type JsonElement = { vr: string; Value?: unknown[] };
 
-export function stowResponse(referenced: readonly StowReference[], failed: readonly StowFailure[], retrieveURL?: string): Record<string, JsonElement> {
+export function stowResponse(
+  referenced: readonly StowReference[],
+  failed: readonly StowFailure[],
+  retrieveURL?: string,
+): Record<string, JsonElement> {
   const out: Record<string, JsonElement> = {};
   if (retrieveURL) out["00081190"] = { vr: "UR", Value: [retrieveURL] };
   if (failed.length > 0) {

@@ -12,7 +12,13 @@ import { readPart10 } from "../dicom/part10.js";
 import { tagOf } from "../dicom/tag.js";
 import { asciiValue } from "../dicom/values.js";
 import { forwardInstances, type Destination } from "../dicomweb/stow-client.js";
-import { FailureReason, stowResponse, stowStatus, type StowFailure, type StowReference } from "../dicomweb/stow-response.js";
+import {
+  FailureReason,
+  stowResponse,
+  stowStatus,
+  type StowFailure,
+  type StowReference,
+} from "../dicomweb/stow-response.js";
 import { buildAudit } from "../respond/audit.js";
 import { multipartBody } from "../respond/multipart.js";
 import type { UploadPart } from "../upload/limits.js";
@@ -20,7 +26,14 @@ import { DICOM, isProfilePart, parseMediaType, readUpload } from "../upload/read
 import { Readable } from "node:stream";
 import type { Owner } from "./auth.js";
 import type { AppContext } from "./context.js";
-import { badRequest, conflict, HttpProblem, notAcceptable, notFound, unsupportedMediaType } from "./problem.js";
+import {
+  badRequest,
+  conflict,
+  HttpProblem,
+  notAcceptable,
+  notFound,
+  unsupportedMediaType,
+} from "./problem.js";
 import { namedProfile } from "./profile-choice.js";
 
 const STUDY = tagOf(0x0020, 0x000d);
@@ -42,13 +55,22 @@ function headerOf(data: Buffer): Header | undefined {
   try {
     const { dataset } = readPart10(data);
     const v = (tag: number) => asciiValue(dataset.find((e) => e.tag === tag)?.value);
-    return { study: v(STUDY), series: v(SERIES), sopClass: v(SOP_CLASS), sop: v(SOP_INSTANCE), modality: v(MODALITY) };
+    return {
+      study: v(STUDY),
+      series: v(SERIES),
+      sopClass: v(SOP_CLASS),
+      sop: v(SOP_INSTANCE),
+      modality: v(MODALITY),
+    };
   } catch {
     return undefined;
   }
 }
 
-const reasonFor = (code: string) => (code === "DICOM_PARSE" || code === "NOT_AN_INSTANCE" ? FailureReason.cannotUnderstand : FailureReason.processingFailure);
+const reasonFor = (code: string) =>
+  code === "DICOM_PARSE" || code === "NOT_AN_INSTANCE"
+    ? FailureReason.cannotUnderstand
+    : FailureReason.processingFailure;
 
 function baseUrl(request: FastifyRequest): string {
   return `${request.protocol}://${request.headers.host ?? "localhost"}`;
@@ -57,11 +79,21 @@ function baseUrl(request: FastifyRequest): string {
 /** STOW-RS answers DICOM JSON; XML is not offered. */
 function acceptsDicomJson(accept: string | undefined): boolean {
   if (!accept) return true;
-  return accept.split(",").some((r) => /^\s*(application\/dicom\+json|application\/json|application\/\*|\*\/\*)\s*(;|$)/i.test(r));
+  return accept
+    .split(",")
+    .some((r) => /^\s*(application\/dicom\+json|application\/json|application\/\*|\*\/\*)\s*(;|$)/i.test(r));
 }
 
-function sendStow(reply: FastifyReply, referenced: StowReference[], failed: StowFailure[], retrieveURL?: string): FastifyReply {
-  return reply.code(stowStatus(referenced.length, failed.length)).type(DICOM_JSON).send(JSON.stringify(stowResponse(referenced, failed, retrieveURL)));
+function sendStow(
+  reply: FastifyReply,
+  referenced: StowReference[],
+  failed: StowFailure[],
+  retrieveURL?: string,
+): FastifyReply {
+  return reply
+    .code(stowStatus(referenced.length, failed.length))
+    .type(DICOM_JSON)
+    .send(JSON.stringify(stowResponse(referenced, failed, retrieveURL)));
 }
 
 export interface Forwarder {
@@ -71,26 +103,43 @@ export interface Forwarder {
 
 export function makeForwarder(ctx: Omit<AppContext, "forwarder">): Forwarder {
   const destination: Destination | undefined = ctx.config.destinationStowUrl
-    ? { name: "default", url: ctx.config.destinationStowUrl, authHeader: ctx.config.destinationAuthHeader, timeoutMs: ctx.config.destinationTimeoutMs }
+    ? {
+        name: "default",
+        url: ctx.config.destinationStowUrl,
+        authHeader: ctx.config.destinationAuthHeader,
+        timeoutMs: ctx.config.destinationTimeoutMs,
+      }
     : undefined;
   return {
     destination,
     /** POST /sessions/{id}/commit?destination=<name>: forward the staged instances by STOW-RS. */
     async forwardSession(reply, id, owner, name) {
-      if (name !== "default" || !destination) throw notFound(`no destination named "${name}" is configured (DESTINATION_STOW_URL gives "default")`);
+      if (name !== "default" || !destination)
+        throw notFound(`no destination named "${name}" is configured (DESTINATION_STOW_URL gives "default")`);
       const { meta, audit, outputs } = await ctx.sessions.staged(id, owner);
-      if (meta.state === "committed") throw conflict("the session is already committed; its instances were sent");
+      if (meta.state === "committed")
+        throw conflict("the session is already committed; its instances were sent");
       if (outputs.length === 0) throw badRequest("nothing staged to forward");
       const result = await forwardInstances(destination, outputs);
       if (!result.reached || result.status >= 500) {
-        throw new HttpProblem(502, "Bad Gateway", `the destination did not take the instances (${result.problem}); the session is unchanged, retry later`);
+        throw new HttpProblem(
+          502,
+          "Bad Gateway",
+          `the destination did not take the instances (${result.problem}); the session is unchanged, retry later`,
+        );
       }
       const referenced: StowReference[] = [];
       const failed: StowFailure[] = [];
       for (const [i, o] of outputs.entries()) {
         const info = meta.instances.find((x) => x.sopInstanceUID === o.sopInstanceUID) ?? meta.instances[i];
-        if (result.stored.has(o.sopInstanceUID)) referenced.push({ sopClassUID: info?.sopClassUID ?? "", sopInstanceUID: o.sopInstanceUID });
-        else failed.push({ sopClassUID: info?.sopClassUID ?? "", sopInstanceUID: o.sopInstanceUID, reason: result.failed.get(o.sopInstanceUID) ?? FailureReason.processingFailure });
+        if (result.stored.has(o.sopInstanceUID))
+          referenced.push({ sopClassUID: info?.sopClassUID ?? "", sopInstanceUID: o.sopInstanceUID });
+        else
+          failed.push({
+            sopClassUID: info?.sopClassUID ?? "",
+            sopInstanceUID: o.sopInstanceUID,
+            reason: result.failed.get(o.sopInstanceUID) ?? FailureReason.processingFailure,
+          });
       }
       if (failed.length === 0) await ctx.sessions.markCommitted(meta, audit);
       ctx.metrics.instances.inc({ profile: audit.profile.name, outcome: "forwarded" }, referenced.length);
@@ -101,13 +150,17 @@ export function makeForwarder(ctx: Omit<AppContext, "forwarder">): Forwarder {
 }
 
 export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
-  const stow = async (request: FastifyRequest<{ Params: { profile?: string; study?: string } }>, reply: FastifyReply) => {
+  const stow = async (
+    request: FastifyRequest<{ Params: { profile?: string; study?: string } }>,
+    reply: FastifyReply,
+  ) => {
     const owner = ctx.authenticate(request);
     const media = parseMediaType(request.headers["content-type"]);
     if (media?.type !== "multipart/related" || (media.params.type ?? DICOM).toLowerCase() !== DICOM) {
       throw unsupportedMediaType('STOW-RS takes multipart/related; type="application/dicom"');
     }
-    if (!acceptsDicomJson(request.headers.accept)) throw notAcceptable("STOW-RS answers application/dicom+json");
+    if (!acceptsDicomJson(request.headers.accept))
+      throw notAcceptable("STOW-RS answers application/dicom+json");
     const choice = namedProfile(ctx.registry, request.params.profile ?? ctx.config.defaultProfile);
     const expectedStudy = request.params.study;
     const release = ctx.admit();
@@ -116,15 +169,24 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
       const parts = readUpload(request, ctx.process.limits);
       const screened = async function* (): AsyncGenerator<{ part: UploadPart; header: Header }> {
         for await (const part of parts) {
-          if (isProfilePart(part)) throw badRequest("STOW-RS takes instances only; the profile is in the URL");
+          if (isProfilePart(part))
+            throw badRequest("STOW-RS takes instances only; the profile is in the URL");
           const header = headerOf(part.data);
           if (!header || !header.sop) {
-            failed.push({ sopClassUID: header?.sopClass ?? "", sopInstanceUID: header?.sop ?? "", reason: FailureReason.cannotUnderstand });
+            failed.push({
+              sopClassUID: header?.sopClass ?? "",
+              sopInstanceUID: header?.sop ?? "",
+              reason: FailureReason.cannotUnderstand,
+            });
             continue;
           }
           // PS3.18 10.5: an instance of another study than the one in the URL is not stored.
           if (expectedStudy !== undefined && header.study !== expectedStudy) {
-            failed.push({ sopClassUID: header.sopClass, sopInstanceUID: header.sop, reason: FailureReason.doesNotMatch });
+            failed.push({
+              sopClassUID: header.sopClass,
+              sopInstanceUID: header.sop,
+              reason: FailureReason.doesNotMatch,
+            });
             continue;
           }
           yield { part, header };
@@ -136,51 +198,106 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
 
       if (!ctx.forwarder.destination) {
         // No destination: the study waits in a session for review (preview / apply / commit).
-        const { meta, rejected } = await ctx.sessions.create(screenedParts(), owner).catch((error: unknown) => {
-          if (error instanceof HttpProblem && error.status === 422) return { meta: undefined, rejected: [] };
-          throw error;
-        });
-        for (let i = 0; i < rejected.length; i++) failed.push({ sopClassUID: "", sopInstanceUID: "", reason: FailureReason.cannotUnderstand });
-        const referenced = (meta?.instances ?? []).map((i) => ({ sopClassUID: i.sopClassUID, sopInstanceUID: i.sopInstanceUID }));
+        const { meta, rejected } = await ctx.sessions
+          .create(screenedParts(), owner)
+          .catch((error: unknown) => {
+            if (error instanceof HttpProblem && error.status === 422)
+              return { meta: undefined, rejected: [] };
+            throw error;
+          });
+        for (let i = 0; i < rejected.length; i++)
+          failed.push({ sopClassUID: "", sopInstanceUID: "", reason: FailureReason.cannotUnderstand });
+        const referenced = (meta?.instances ?? []).map((i) => ({
+          sopClassUID: i.sopClassUID,
+          sopInstanceUID: i.sopInstanceUID,
+        }));
         if (meta) reply.header("location", `/sessions/${meta.id}`);
-        return sendStow(reply, referenced, failed, meta ? `${baseUrl(request)}/sessions/${meta.id}` : undefined);
+        return sendStow(
+          reply,
+          referenced,
+          failed,
+          meta ? `${baseUrl(request)}/sessions/${meta.id}` : undefined,
+        );
       }
 
       // With a destination: de-identify, forward, and keep whatever the destination did not take.
-      const tasks: Array<Promise<{ header: Header; outcome: Awaited<ReturnType<typeof ctx.engine.anonymize>> }>> = [];
+      const tasks: Array<
+        Promise<{ header: Header; outcome: Awaited<ReturnType<typeof ctx.engine.anonymize>> }>
+      > = [];
       for await (const { part, header } of screened()) {
-        tasks.push(ctx.engine.anonymize(part.data, choice.ref, true).then((outcome) => ({ header, outcome })));
+        tasks.push(
+          ctx.engine.anonymize(part.data, choice.ref, true).then((outcome) => ({ header, outcome })),
+        );
       }
       const results = await Promise.all(tasks);
-      ctx.countInstances(choice.label, results.map((r) => r.outcome));
+      ctx.countInstances(
+        choice.label,
+        results.map((r) => r.outcome),
+      );
       const done: Array<{ header: Header; outcome: AnonymizedInstance }> = [];
       for (const r of results) {
         if (r.outcome.status === "anonymized") done.push({ header: r.header, outcome: r.outcome });
-        else failed.push({ sopClassUID: r.header.sopClass, sopInstanceUID: r.header.sop, reason: reasonFor(r.outcome.code) });
+        else
+          failed.push({
+            sopClassUID: r.header.sopClass,
+            sopInstanceUID: r.header.sop,
+            reason: reasonFor(r.outcome.code),
+          });
       }
       if (done.length === 0) return sendStow(reply, [], failed);
 
-      const forward = await forwardInstances(ctx.forwarder.destination, done.map((d) => ({ sopInstanceUID: d.outcome.sopInstanceUID, data: d.outcome.output })));
-      const destinationStudy = (study: string) => `${ctx.forwarder.destination!.url.replace(/\/+$/, "")}/${study}`;
+      const forward = await forwardInstances(
+        ctx.forwarder.destination,
+        done.map((d) => ({ sopInstanceUID: d.outcome.sopInstanceUID, data: d.outcome.output })),
+      );
+      const destinationStudy = (study: string) =>
+        `${ctx.forwarder.destination!.url.replace(/\/+$/, "")}/${study}`;
       const referenced: StowReference[] = [];
       const leftover: Array<{ header: Header; outcome: AnonymizedInstance }> = [];
       for (const d of done) {
         if (forward.stored.has(d.outcome.sopInstanceUID)) {
-          referenced.push({ sopClassUID: d.header.sopClass, sopInstanceUID: d.header.sop, retrieveURL: destinationStudy(d.outcome.studyInstanceUID) });
+          referenced.push({
+            sopClassUID: d.header.sopClass,
+            sopInstanceUID: d.header.sop,
+            retrieveURL: destinationStudy(d.outcome.studyInstanceUID),
+          });
         } else {
           leftover.push(d);
-          failed.push({ sopClassUID: d.header.sopClass, sopInstanceUID: d.header.sop, reason: forward.failed.get(d.outcome.sopInstanceUID) ?? FailureReason.outOfResources });
+          failed.push({
+            sopClassUID: d.header.sopClass,
+            sopInstanceUID: d.header.sop,
+            reason: forward.failed.get(d.outcome.sopInstanceUID) ?? FailureReason.outOfResources,
+          });
         }
       }
       ctx.metrics.instances.inc({ profile: choice.label, outcome: "forwarded" }, referenced.length);
       if (leftover.length > 0) {
         // Nothing is lost: the de-identified instances the destination did not take wait in a
         // session; POST /sessions/{id}/commit?destination=default retries.
-        const audit = buildAudit(choice.plan, leftover.map((l) => l.outcome));
-        const meta = await ctx.sessions.createStaged(leftover.map((l) => ({ outcome: l.outcome, modality: l.header.modality })), audit, owner);
-        request.log.warn({ route: request.routeOptions.url, destination: forward.problem ?? "rejected some", kept: leftover.length }, "destination did not take every instance; kept in a session");
+        const audit = buildAudit(
+          choice.plan,
+          leftover.map((l) => l.outcome),
+        );
+        const meta = await ctx.sessions.createStaged(
+          leftover.map((l) => ({ outcome: l.outcome, modality: l.header.modality })),
+          audit,
+          owner,
+        );
+        request.log.warn(
+          {
+            route: request.routeOptions.url,
+            destination: forward.problem ?? "rejected some",
+            kept: leftover.length,
+          },
+          "destination did not take every instance; kept in a session",
+        );
         reply.header("location", `/sessions/${meta.id}`);
-        return sendStow(reply, referenced, failed, `${baseUrl(request)}/dicomweb/sessions/${meta.id}/studies/${leftover[0]!.outcome.studyInstanceUID}`);
+        return sendStow(
+          reply,
+          referenced,
+          failed,
+          `${baseUrl(request)}/dicomweb/sessions/${meta.id}/studies/${leftover[0]!.outcome.studyInstanceUID}`,
+        );
       }
       return sendStow(reply, referenced, failed, referenced[0]?.retrieveURL);
     } finally {
@@ -194,19 +311,35 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
   app.post("/dicomweb/profiles/:profile/studies/:study", stow);
 
   // WADO-RS retrieve of a session's de-identified instances.
-  const retrieve = async (request: FastifyRequest<{ Params: { id: string; study: string; series?: string; sop?: string } }>, reply: FastifyReply) => {
+  const retrieve = async (
+    request: FastifyRequest<{ Params: { id: string; study: string; series?: string; sop?: string } }>,
+    reply: FastifyReply,
+  ) => {
     const owner = ctx.authenticate(request);
     const accept = request.headers.accept ?? "";
-    if (accept && !/multipart\/related|\*\/\*/.test(accept)) throw notAcceptable('WADO-RS here answers multipart/related; type="application/dicom"');
+    if (accept && !/multipart\/related|\*\/\*/.test(accept))
+      throw notAcceptable('WADO-RS here answers multipart/related; type="application/dicom"');
     const { outputs } = await ctx.sessions.staged(request.params.id, owner);
     const { study, series, sop } = request.params;
     const matching = outputs.filter((o) => {
       const h = headerOf(o.data);
-      return h && h.study === study && (series === undefined || h.series === series) && (sop === undefined || h.sop === sop);
+      return (
+        h &&
+        h.study === study &&
+        (series === undefined || h.series === series) &&
+        (sop === undefined || h.sop === sop)
+      );
     });
     if (matching.length === 0) throw notFound("no de-identified instance in this session matches");
-    const body = multipartBody("related", matching.map((m) => ({ contentType: DICOM, data: m.data })), DICOM);
-    return reply.type(body.contentType).header("content-length", String(body.length)).send(Readable.from(body.chunks));
+    const body = multipartBody(
+      "related",
+      matching.map((m) => ({ contentType: DICOM, data: m.data })),
+      DICOM,
+    );
+    return reply
+      .type(body.contentType)
+      .header("content-length", String(body.length))
+      .send(Readable.from(body.chunks));
   };
   app.get("/dicomweb/sessions/:id/studies/:study", retrieve);
   app.get("/dicomweb/sessions/:id/studies/:study/series/:series", retrieve);

@@ -129,15 +129,19 @@ export default async function sessionRoutes(app: FastifyInstance, ctx: AppContex
     },
   );
 
-  app.post<{ Params: { id: string }; Querystring: { destination?: string } }>("/sessions/:id/commit", async (request, reply) => {
-    const who = owner(request);
-    if (request.query.destination !== undefined) return ctx.forwarder.forwardSession(reply, request.params.id, who, request.query.destination);
-    const format = negotiate(request.headers.accept);
-    const { audit, outputs } = await sessions.commit(request.params.id, who);
-    const label = ctx.registry.get(audit.profile.name) ? audit.profile.name : "custom";
-    ctx.metrics.instances.inc({ profile: label, outcome: "committed" }, outputs.length);
-    return sendResult(reply, format, withoutBefore(audit), outputs);
-  });
+  app.post<{ Params: { id: string }; Querystring: { destination?: string } }>(
+    "/sessions/:id/commit",
+    async (request, reply) => {
+      const who = owner(request);
+      if (request.query.destination !== undefined)
+        return ctx.forwarder.forwardSession(reply, request.params.id, who, request.query.destination);
+      const format = negotiate(request.headers.accept);
+      const { audit, outputs } = await sessions.commit(request.params.id, who);
+      const label = ctx.registry.get(audit.profile.name) ? audit.profile.name : "custom";
+      ctx.metrics.instances.inc({ profile: label, outcome: "committed" }, outputs.length);
+      return sendResult(reply, format, withoutBefore(audit), outputs);
+    },
+  );
 
   app.delete<{ Params: { id: string } }>("/sessions/:id", async (request, reply) => {
     await sessions.remove(request.params.id, owner(request));

@@ -185,9 +185,13 @@ export class SessionService {
   }
 
   /** The staged result: the audit and each de-identified instance (in the audit's order). */
-  async staged(id: string, owner: string | null): Promise<{ meta: SessionMeta; audit: Audit; outputs: Array<{ sopInstanceUID: string; data: Buffer }> }> {
+  async staged(
+    id: string,
+    owner: string | null,
+  ): Promise<{ meta: SessionMeta; audit: Audit; outputs: Array<{ sopInstanceUID: string; data: Buffer }> }> {
     const meta = await this.get(id, owner);
-    if (meta.state === "open") throw conflict("nothing is staged: POST /sessions/{id}/apply?profile=<name> first");
+    if (meta.state === "open")
+      throw conflict("nothing is staged: POST /sessions/{id}/apply?profile=<name> first");
     const audit = JSON.parse((await this.store.getAudit(meta.id)) ?? "null") as Audit | null;
     if (!audit) throw notFound("the staged result has expired");
     const outputs: Array<{ sopInstanceUID: string; data: Buffer }> = [];
@@ -201,19 +205,35 @@ export class SessionService {
   }
 
   /** Hands out the staged result; the originals are dropped. A commit without apply is a 409. */
-  async commit(id: string, owner: string | null): Promise<{ meta: SessionMeta; audit: Audit; outputs: Array<{ sopInstanceUID: string; data: Buffer }> }> {
+  async commit(
+    id: string,
+    owner: string | null,
+  ): Promise<{ meta: SessionMeta; audit: Audit; outputs: Array<{ sopInstanceUID: string; data: Buffer }> }> {
     const result = await this.staged(id, owner);
-    if (result.outputs.length === 0) throw unprocessable("no instance of the session could be de-identified under the applied profile");
+    if (result.outputs.length === 0)
+      throw unprocessable("no instance of the session could be de-identified under the applied profile");
     return { ...result, meta: await this.markCommitted(result.meta, result.audit) };
   }
 
   /** Originals go; the listing then names the de-identified instances. Idempotent. */
   async markCommitted(meta: SessionMeta, audit: Audit): Promise<SessionMeta> {
     if (meta.state === "committed") return meta;
-    const originals = await Promise.all(meta.instances.map(async (info) => (await this.store.getInstance(meta.id, "original", info.index))?.length ?? 0));
+    const originals = await Promise.all(
+      meta.instances.map(
+        async (info) => (await this.store.getInstance(meta.id, "original", info.index))?.length ?? 0,
+      ),
+    );
     await this.store.deleteVersion(meta.id, "original", meta.instances.length);
-    const instances = meta.instances.map((info, i) => ({ ...info, sopInstanceUID: audit.instances[i]?.sopInstanceUID ?? "" }));
-    const next: SessionMeta = { ...meta, state: "committed", instances, bytes: meta.bytes - originals.reduce((a, b) => a + b, 0) };
+    const instances = meta.instances.map((info, i) => ({
+      ...info,
+      sopInstanceUID: audit.instances[i]?.sopInstanceUID ?? "",
+    }));
+    const next: SessionMeta = {
+      ...meta,
+      state: "committed",
+      instances,
+      bytes: meta.bytes - originals.reduce((a, b) => a + b, 0),
+    };
     await this.store.putMeta(next);
     return next;
   }
@@ -222,7 +242,11 @@ export class SessionService {
    * A session holding de-identified instances only (no originals): what a STOW-RS forward leaves
    * behind when the destination did not take everything, so nothing is lost and commit can retry.
    */
-  async createStaged(instances: ReadonlyArray<{ outcome: AnonymizedInstance; modality: string }>, audit: Audit, owner: string | null): Promise<SessionMeta> {
+  async createStaged(
+    instances: ReadonlyArray<{ outcome: AnonymizedInstance; modality: string }>,
+    audit: Audit,
+    owner: string | null,
+  ): Promise<SessionMeta> {
     const expiresAt = this.expiry();
     const infos = instances.map(({ outcome, modality }, index) => ({
       index,
@@ -232,10 +256,21 @@ export class SessionService {
       bytes: outcome.output.length,
     }));
     const bytes = infos.reduce((n, i) => n + i.bytes, 0);
-    if ((await this.store.totalBytes()) + bytes > this.limits.maxStoreBytes) throw insufficientStorage("the session store is full (MAX_STORE_BYTES)");
-    const meta: SessionMeta = { id: SessionService.newId(), owner, createdAt: new Date().toISOString(), expiresAt, state: "applied", profile: audit.profile, instances: infos, bytes };
+    if ((await this.store.totalBytes()) + bytes > this.limits.maxStoreBytes)
+      throw insufficientStorage("the session store is full (MAX_STORE_BYTES)");
+    const meta: SessionMeta = {
+      id: SessionService.newId(),
+      owner,
+      createdAt: new Date().toISOString(),
+      expiresAt,
+      state: "applied",
+      profile: audit.profile,
+      instances: infos,
+      bytes,
+    };
     await this.store.putMeta(meta);
-    for (const [i, { outcome }] of instances.entries()) await this.store.putInstance(meta.id, "staged", i, outcome.output, expiresAt);
+    for (const [i, { outcome }] of instances.entries())
+      await this.store.putInstance(meta.id, "staged", i, outcome.output, expiresAt);
     await this.store.putAudit(meta.id, JSON.stringify(audit), expiresAt);
     return meta;
   }

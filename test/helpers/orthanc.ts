@@ -37,7 +37,10 @@ export function orthanc(name: string, servers: Record<string, string> = {}): Ort
       return `http://127.0.0.1:${port}/dicom-web/studies`;
     },
     async start() {
-      if (!orthancAvailable()) throw new Error("Orthanc with its DICOMweb plugin is not installed: apt-get install orthanc orthanc-dicomweb");
+      if (!orthancAvailable())
+        throw new Error(
+          "Orthanc with its DICOMweb plugin is not installed: apt-get install orthanc orthanc-dicomweb",
+        );
       port ||= await freePort();
       const config = {
         Name: name,
@@ -49,13 +52,24 @@ export function orthanc(name: string, servers: Record<string, string> = {}): Ort
         AuthenticationEnabled: false,
         HttpTimeout: 60,
         Plugins: [DICOMWEB_PLUGIN],
-        DicomWeb: { Enable: true, Root: "/dicom-web/", Servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, [v]])) },
+        DicomWeb: {
+          Enable: true,
+          Root: "/dicom-web/",
+          Servers: Object.fromEntries(Object.entries(servers).map(([k, v]) => [k, [v]])),
+        },
       };
       fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
       child = spawn("Orthanc", [path.join(dir, "config.json")], { stdio: "ignore" });
       for (let i = 0; i < 150; i++) {
-        if (await fetch(`${server.base}/system`).then((r) => r.ok, () => false)) {
-          console.log(`orthanc ${name}: local Debian Orthanc ${path.basename(DICOMWEB_PLUGIN)} on port ${port} (no Docker engine on this machine)`);
+        if (
+          await fetch(`${server.base}/system`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        ) {
+          console.log(
+            `orthanc ${name}: local Debian Orthanc ${path.basename(DICOMWEB_PLUGIN)} on port ${port} (no Docker engine on this machine)`,
+          );
           return;
         }
         await new Promise((r) => setTimeout(r, 100));
@@ -75,7 +89,10 @@ export function orthanc(name: string, servers: Record<string, string> = {}): Ort
       return (await r.json()) as T;
     },
     async post<T>(route: string, body: unknown) {
-      const r = await fetch(`${server.base}${route}`, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) });
+      const r = await fetch(`${server.base}${route}`, {
+        method: "POST",
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
       return { status: r.status, json: (await r.json().catch(() => null)) as T };
     },
   };

@@ -19,26 +19,54 @@ const HAVE_ORTHANC = requireTool("Orthanc", "orthanc orthanc-dicomweb") && ortha
 const SERVER = path.join(ROOT, "dist/src/server.js");
 const STUDY = seedStudy();
 
-type Json = Record<string, { vr: string; Value?: Array<Record<string, { vr: string; Value?: unknown[] }>> | unknown[] }>;
+type Json = Record<
+  string,
+  { vr: string; Value?: Array<Record<string, { vr: string; Value?: unknown[] }>> | unknown[] }
+>;
 
 async function startService(env: Record<string, string>): Promise<{ base: string; child: ChildProcess }> {
   if (!fs.existsSync(SERVER)) throw new Error(`${SERVER} is missing: run "npm run build" first`);
   const port = await freePort();
   const child = spawn(process.execPath, [SERVER], {
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", UID_SECRET: "interop", WORKERS: "1", LOG_LEVEL: "warn", DESTINATION_TIMEOUT_MS: "5000", ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      UID_SECRET: "interop",
+      WORKERS: "1",
+      LOG_LEVEL: "warn",
+      DESTINATION_TIMEOUT_MS: "5000",
+      ...env,
+    },
     stdio: "ignore",
   });
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100 && !(await fetch(`${base}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 100 &&
+    !(await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   return { base, child };
 }
 
-async function stow(base: string, route: string, instances: Buffer[]): Promise<{ status: number; json: Json; location: string | null }> {
+async function stow(
+  base: string,
+  route: string,
+  instances: Buffer[],
+): Promise<{ status: number; json: Json; location: string | null }> {
   const body = multipart(instances.map((data) => ({ type: "application/dicom", data })));
   const r = await fetch(`${base}${route}`, {
     method: "POST",
     body: new Uint8Array(body),
-    headers: { "content-type": 'multipart/related; type="application/dicom"; boundary=test-boundary-1234', accept: "application/dicom+json" },
+    headers: {
+      "content-type": 'multipart/related; type="application/dicom"; boundary=test-boundary-1234',
+      accept: "application/dicom+json",
+    },
   });
   expect(r.headers.get("content-type")).toMatch(/^application\/dicom\+json/);
   return { status: r.status, json: (await r.json()) as Json, location: r.headers.get("location") };
@@ -46,8 +74,12 @@ async function stow(base: string, route: string, instances: Buffer[]): Promise<{
 
 /** PS3.18 Annex I: the response's attributes, VRs and codes. */
 function checkStowResponse(json: Json, stored: number, failed: number): void {
-  const referenced = (json["00081199"]?.Value ?? []) as Array<Record<string, { vr: string; Value?: unknown[] }>>;
-  const failures = (json["00081198"]?.Value ?? []) as Array<Record<string, { vr: string; Value?: unknown[] }>>;
+  const referenced = (json["00081199"]?.Value ?? []) as Array<
+    Record<string, { vr: string; Value?: unknown[] }>
+  >;
+  const failures = (json["00081198"]?.Value ?? []) as Array<
+    Record<string, { vr: string; Value?: unknown[] }>
+  >;
   expect(json["00081199"]?.vr).toBe("SQ");
   expect(referenced).toHaveLength(stored);
   expect(failures).toHaveLength(failed);
@@ -75,7 +107,9 @@ async function checkStoredStudy(pacs: OrthancServer): Promise<void> {
   expect(await pacs.get<string[]>("/studies")).toHaveLength(1);
   const series = await pacs.get<string[]>("/series");
   expect(series).toHaveLength(2);
-  const sizes = await Promise.all(series.map(async (s) => (await pacs.get<{ Instances: string[] }>(`/series/${s}`)).Instances.length));
+  const sizes = await Promise.all(
+    series.map(async (s) => (await pacs.get<{ Instances: string[] }>(`/series/${s}`)).Instances.length),
+  );
   expect(sizes.sort()).toEqual([1, 2]);
   const originalPixels = Buffer.from(readPart10(STUDY[0]!).dataset.find((e) => e.tag === 0x7fe00010)!.value!);
   for (const id of instances) {
@@ -115,7 +149,10 @@ describe.runIf(HAVE_ORTHANC)("interop with Orthanc", () => {
     const wrong = await stow(service.base, "/dicomweb/studies/1.2.3.4.5", [STUDY[0]!]);
     expect(wrong.status).toBe(409);
     checkStowResponse(wrong.json, 0, 1);
-    expect((wrong.json["00081198"]!.Value as Array<Record<string, { Value?: unknown[] }>>)[0]!["00081197"]!.Value![0]).toBe(0xa900);
+    expect(
+      (wrong.json["00081198"]!.Value as Array<Record<string, { Value?: unknown[] }>>)[0]!["00081197"]!
+        .Value![0],
+    ).toBe(0xa900);
   });
 
   describe("scenario 2: router (Orthanc) -> service -> PACS", () => {
@@ -134,7 +171,10 @@ describe.runIf(HAVE_ORTHANC)("interop with Orthanc", () => {
 
     it("the router's STOW to the service lands de-identified in the PACS", async () => {
       for (const instance of STUDY) {
-        const up = await fetch(`${router.base}/instances`, { method: "POST", body: new Uint8Array(instance) });
+        const up = await fetch(`${router.base}/instances`, {
+          method: "POST",
+          body: new Uint8Array(instance),
+        });
         expect(up.status).toBe(200);
       }
       const [studyId] = await router.get<string[]>("/studies");
@@ -157,26 +197,37 @@ describe.runIf(HAVE_ORTHANC)("interop with Orthanc", () => {
     expect(r.status).toBe(409);
     checkStowResponse(r.json, 0, 3);
     expect(r.location).toMatch(/^\/sessions\/[A-Za-z0-9_-]+$/);
-    const session = (await (await fetch(`${service.base}${r.location}`)).json()) as { state: string; instances: unknown[] };
+    const session = (await (await fetch(`${service.base}${r.location}`)).json()) as {
+      state: string;
+      instances: unknown[];
+    };
     expect(session).toMatchObject({ state: "applied" });
     expect(session.instances).toHaveLength(3);
     // The kept instances can be pulled by any DICOMweb client meanwhile (WADO-RS).
     const retrieveURL = (r.json["00081190"]!.Value as string[])[0]!;
-    const wado = await fetch(retrieveURL, { headers: { accept: 'multipart/related; type="application/dicom"' } });
+    const wado = await fetch(retrieveURL, {
+      headers: { accept: 'multipart/related; type="application/dicom"' },
+    });
     expect(wado.status).toBe(200);
     expect(wado.headers.get("content-type")).toMatch(/^multipart\/related; type="application\/dicom"/);
 
     // Still down: commit says so and keeps the session.
-    expect((await fetch(`${service.base}${r.location}/commit?destination=default`, { method: "POST" })).status).toBe(502);
+    expect(
+      (await fetch(`${service.base}${r.location}/commit?destination=default`, { method: "POST" })).status,
+    ).toBe(502);
 
     await pacs.start();
     const commit = await fetch(`${service.base}${r.location}/commit?destination=default`, { method: "POST" });
     expect(commit.status).toBe(200);
     checkStowResponse((await commit.json()) as Json, 3, 0);
     await checkStoredStudy(pacs);
-    expect(((await (await fetch(`${service.base}${r.location}`)).json()) as { state: string }).state).toBe("committed");
+    expect(((await (await fetch(`${service.base}${r.location}`)).json()) as { state: string }).state).toBe(
+      "committed",
+    );
     // Committing again sends nothing twice.
-    expect((await fetch(`${service.base}${r.location}/commit?destination=default`, { method: "POST" })).status).toBe(409);
+    expect(
+      (await fetch(`${service.base}${r.location}/commit?destination=default`, { method: "POST" })).status,
+    ).toBe(409);
     expect(await pacs.get<string[]>("/instances")).toHaveLength(3);
   });
 });
