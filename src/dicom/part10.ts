@@ -7,6 +7,7 @@
  */
 import zlib from "node:zlib";
 import { DicomParseError } from "../errors.js";
+import type { ByteSource } from "./bytes.js";
 import type { DataElement } from "./element.js";
 import { readDataset } from "./read-dataset.js";
 import { groupOf, tagOf } from "./tag.js";
@@ -19,7 +20,7 @@ import {
 } from "./transfer-syntax.js";
 import { asciiValue, encodeValue } from "./values.js";
 import { KNOWN_VRS, LONG_LENGTH_VRS } from "./vr.js";
-import { writeDataset, type Allocator } from "./write-dataset.js";
+import { writeDataset, writeDatasetChunks, type Allocator } from "./write-dataset.js";
 
 export const IMPLEMENTATION_CLASS_UID = "2.25.97690530444555077409302691112664103315";
 export const IMPLEMENTATION_VERSION_NAME = "DWANON_0_1";
@@ -42,17 +43,17 @@ export interface ReadOptions {
 
 const DEFAULT_MAX_INFLATED = 1024 * 1024 * 1024;
 
-function hasPreamble(buf: Buffer): boolean {
+function hasPreamble(buf: ByteSource): boolean {
   return buf.length >= 132 && buf.toString("latin1", 128, 132) === "DICM";
 }
 
-export function readPart10(buf: Buffer, options: ReadOptions = {}): ParsedInstance {
+export function readPart10(buf: ByteSource, options: ReadOptions = {}): ParsedInstance {
   if (hasPreamble(buf)) return readWithMeta(buf, 132, options);
   if (buf.length >= 8 && buf.readUInt16LE(0) === 0x0002) return readWithMeta(buf, 0, options);
   return readRaw(buf);
 }
 
-function readWithMeta(buf: Buffer, metaStart: number, options: ReadOptions): ParsedInstance {
+function readWithMeta(buf: ByteSource, metaStart: number, options: ReadOptions): ParsedInstance {
   const metaEnd = findMetaEnd(buf, metaStart);
   const meta = readDataset(buf, EXPLICIT_LE, metaStart, metaEnd);
   const tsElement = meta.find((e) => e.tag === TRANSFER_SYNTAX_UID_TAG);
@@ -64,7 +65,7 @@ function readWithMeta(buf: Buffer, metaStart: number, options: ReadOptions): Par
     const limit = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED;
     let inflated: Buffer;
     try {
-      inflated = zlib.inflateRawSync(buf.subarray(metaEnd), { maxOutputLength: limit });
+      inflated = zlib.inflateRawSync(buf.subarray(metaEnd, buf.length), { maxOutputLength: limit });
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === "ERR_BUFFER_TOO_LARGE")
@@ -87,7 +88,7 @@ function readWithMeta(buf: Buffer, metaStart: number, options: ReadOptions): Par
 }
 
 /** The meta ends where group 0002 ends; the group length is optional in practice, so walk it. */
-function findMetaEnd(buf: Buffer, start: number): number {
+function findMetaEnd(buf: ByteSource, start: number): number {
   let offset = start;
   while (offset + 8 <= buf.length && buf.readUInt16LE(offset) === 0x0002) {
     const vr = buf.toString("latin1", offset + 4, offset + 6);
@@ -104,7 +105,7 @@ function findMetaEnd(buf: Buffer, start: number): number {
 }
 
 /** A bare dataset: Little Endian, and Explicit VR when the first header carries a VR. */
-function readRaw(buf: Buffer): ParsedInstance {
+function readRaw(buf: ByteSource): ParsedInstance {
   if (buf.length < 8) throw new DicomParseError("input is too short to be DICOM");
   const group = buf.readUInt16LE(0);
   if (group === 0 || group > 0x7fe0 || (group & 1) === 1) {
@@ -145,10 +146,30 @@ export function buildFileMeta(input: Omit<WriteInput, "dataset">): DataElement[]
   return [metaElement(0x0000, "UL", groupLength), ...body];
 }
 
-export function writePart10(input: WriteInput, allocate?: Allocator): Buffer {
+function preambleAndMeta(input: Omit<WriteInput, "dataset">): Buffer {
   const meta = writeDataset(buildFileMeta(input), EXPLICIT_LE, 132).buf;
   meta.fill(0, 0, 128);
   meta.write("DICM", 128, "latin1");
+  return meta;
+}
+
+/**
+ * The file as chunks: values of at least `bulkThreshold` bytes stay views of their source (the
+ * input), so a large instance is never copied; write the chunks with writev.
+ */
+export function writePart10Chunks(input: WriteInput, bulkThreshold: number): Buffer[] {
+  const meta = preambleAndMeta(input);
+  if (input.transferSyntax.deflated) {
+    const body = writeDataset(input.dataset, input.transferSyntax.encoding).buf;
+    return [meta, zlib.deflateRawSync(body)];
+  }
+  const chunks = writeDatasetChunks(input.dataset, input.transferSyntax.encoding, meta.length, bulkThreshold);
+  meta.copy(chunks[0]!, 0);
+  return chunks;
+}
+
+export function writePart10(input: WriteInput, allocate?: Allocator): Buffer {
+  const meta = preambleAndMeta(input);
   if (input.transferSyntax.deflated) {
     const body = writeDataset(input.dataset, input.transferSyntax.encoding).buf;
     return Buffer.concat([meta, zlib.deflateRawSync(body)]);

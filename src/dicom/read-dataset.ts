@@ -15,6 +15,7 @@ import {
   tagParen,
   type Tag,
 } from "./tag.js";
+import type { ByteSource } from "./bytes.js";
 import { IMPLICIT_LE, type Encoding } from "./transfer-syntax.js";
 import { KNOWN_VRS, LONG_LENGTH_VRS } from "./vr.js";
 
@@ -23,8 +24,13 @@ const UNDEFINED_LENGTH = 0xffffffff;
 export const MAX_DEPTH = 64;
 
 interface Cursor {
-  readonly buf: Buffer;
+  readonly buf: ByteSource;
   offset: number;
+}
+
+function allZero(buf: ByteSource, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf.readUInt8(i) !== 0) return false;
+  return true;
 }
 
 function readTag(c: Cursor, enc: Encoding): Tag {
@@ -56,7 +62,7 @@ function need(c: Cursor, end: number, bytes: number, what: string): void {
 }
 
 /** Reads a whole dataset from `start` to `end`. */
-export function readDataset(buf: Buffer, enc: Encoding, start = 0, end = buf.length): DataElement[] {
+export function readDataset(buf: ByteSource, enc: Encoding, start = 0, end = buf.length): DataElement[] {
   const c: Cursor = { buf, offset: start };
   const elements = readElements(c, enc, end, 0, false);
   return elements;
@@ -89,7 +95,7 @@ function readElements(
       throw new DicomParseError(`unexpected ${tagParen(tag)} at offset ${headerStart}`);
     }
     // Trailing padding some writers leave after the last element (all zero bytes) ends the dataset.
-    if (tag === 0 && depth === 0 && c.buf.subarray(headerStart, end).every((b) => b === 0)) {
+    if (tag === 0 && depth === 0 && allZero(c.buf, headerStart, end)) {
       c.offset = end;
       break;
     }
@@ -116,7 +122,7 @@ function readElement(
   let vr: string;
   let length: number;
   if (enc.explicitVr) {
-    vr = String.fromCharCode(c.buf[c.offset]!, c.buf[c.offset + 1]!);
+    vr = String.fromCharCode(c.buf.readUInt8(c.offset), c.buf.readUInt8(c.offset + 1));
     c.offset += 2;
     if (!KNOWN_VRS.has(vr))
       throw new DicomParseError(`element ${tagParen(tag)} at offset ${headerStart} has an unknown VR`);

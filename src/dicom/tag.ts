@@ -13,9 +13,16 @@ export const SEQUENCE_DELIMITATION = 0xfffee0dd;
 export const PIXEL_DATA = 0x7fe00010;
 export const SPECIFIC_CHARACTER_SET = 0x00080005;
 
-/** `00100010` — the audit's spelling: 8 upper-case hex digits. */
+const hexCache = new Map<Tag, string>();
+
+/** `00100010` — the audit's spelling: 8 upper-case hex digits. Cached: audit paths ask for it per element. */
 export function tagHex(tag: Tag): string {
-  return tag.toString(16).toUpperCase().padStart(8, "0");
+  let hex = hexCache.get(tag);
+  if (hex === undefined) {
+    hex = tag.toString(16).toUpperCase().padStart(8, "0");
+    if (hexCache.size < 100_000) hexCache.set(tag, hex);
+  }
+  return hex;
 }
 
 /** `(0010,0010)` — the standard's spelling. */

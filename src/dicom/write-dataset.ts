@@ -48,10 +48,22 @@ function datasetLength(elements: readonly DataElement[], enc: Encoding, sizes: M
 
 class Writer {
   offset = 0;
+  /** Chunked mode: values of at least `bulkThreshold` bytes are emitted as views, not copied. */
+  readonly chunks: Buffer[] = [];
+  private segmentStart = 0;
+
   constructor(
     readonly buf: Buffer,
     readonly sizes: Map<object, number>,
+    readonly bulkThreshold = Infinity,
   ) {}
+
+  /** Ends the output: the last arena segment joins the chunk list. */
+  finish(): Buffer[] {
+    if (this.offset > this.segmentStart) this.chunks.push(this.buf.subarray(this.segmentStart, this.offset));
+    this.segmentStart = this.offset;
+    return this.chunks;
+  }
 
   u16(v: number, enc: Encoding): void {
     if (enc.littleEndian) this.buf.writeUInt16LE(v, this.offset);
@@ -71,6 +83,11 @@ class Writer {
   }
 
   bytes(b: Uint8Array): void {
+    if (b.length >= this.bulkThreshold) {
+      this.finish();
+      this.chunks.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+      return;
+    }
     this.buf.set(b, this.offset);
     this.offset += b.length;
   }
@@ -152,4 +169,37 @@ export function writeDataset(
   if (writer.offset !== buf.length)
     throw new Error(`writer size mismatch: ${writer.offset} != ${buf.length}`);
   return { buf, start: prefix };
+}
+
+function bulkBytes(elements: readonly DataElement[], threshold: number): number {
+  let total = 0;
+  for (const e of elements) {
+    if (e.items) for (const item of e.items) total += bulkBytes(item.elements, threshold);
+    const length = e.fragments?.length ?? e.value?.length ?? 0;
+    if (!e.items && length >= threshold) total += length;
+  }
+  return total;
+}
+
+/**
+ * Chunked output: header bytes and small values go into one arena; every value of at least
+ * `bulkThreshold` bytes (pixel data, waveforms, fragments) is a view of its source, never copied.
+ * The first chunk starts with `prefix` reserved bytes for the caller. Write with writev.
+ */
+export function writeDatasetChunks(
+  elements: readonly DataElement[],
+  enc: Encoding,
+  prefix: number,
+  bulkThreshold: number,
+): Buffer[] {
+  const sizes = new Map<object, number>();
+  const total = datasetLength(elements, enc, sizes);
+  const arena = Buffer.allocUnsafe(prefix + total - bulkBytes(elements, bulkThreshold));
+  const writer = new Writer(arena, sizes, bulkThreshold);
+  writer.offset = prefix; // the first segment starts at 0, so it carries the prefix
+  writer.elements(elements, enc);
+  const chunks = writer.finish();
+  if (writer.offset !== arena.length)
+    throw new Error(`writer size mismatch: ${writer.offset} != ${arena.length}`);
+  return chunks;
 }

@@ -5,12 +5,19 @@
  */
 import { performance } from "node:perf_hooks";
 import type { DataElement } from "../dicom/element.js";
-import { readPart10, writePart10, type ReadOptions } from "../dicom/part10.js";
+import { ChunkedBytes, type ByteSource } from "../dicom/bytes.js";
+import {
+  readPart10,
+  writePart10,
+  writePart10Chunks,
+  type ReadOptions,
+  type WriteInput,
+} from "../dicom/part10.js";
 import type { Allocator } from "../dicom/write-dataset.js";
 import { tagOf } from "../dicom/tag.js";
 import { asciiValue } from "../dicom/values.js";
 import { AnonymizerError } from "../errors.js";
-import { applyPlan, type AuditEntry } from "./apply.js";
+import { applyPlan, type ApplyResult, type AuditEntry } from "./apply.js";
 import { mergeElements, methodElements } from "./deidentification-method.js";
 import type { Plan } from "./plan.js";
 import type { UidMapper } from "./uid-map.js";
@@ -69,8 +76,45 @@ function textOf(dataset: readonly DataElement[], tag: number): string {
 }
 
 export function anonymizeInstance(input: Buffer, ctx: AnonymizeContext): InstanceOutcome {
+  return guarded(input, () => {
+    const prepared = prepare(input, ctx);
+    if (prepared.status === "failed") return prepared;
+    const t2 = performance.now();
+    const output = writePart10(prepared.write, ctx.allocate);
+    return finish(prepared, output, output, t2, ctx.plan);
+  });
+}
+
+export interface AnonymizedChunks extends Omit<AnonymizedInstance, "output"> {
+  /** The output file as chunks; large values are views of the input. Write with writev. */
+  readonly chunks: readonly Buffer[];
+  readonly outputBytes: number;
+}
+
+/**
+ * The same pipeline, with the output as chunks whose large values (>= bulkThreshold bytes) are
+ * views of the input: nothing large is copied, and a 1 GB instance needs 1 GB, not 2. Verification
+ * re-reads the chunks in place.
+ */
+export function anonymizeInstanceChunks(
+  input: Buffer,
+  ctx: AnonymizeContext,
+  bulkThreshold = 64 * 1024,
+): AnonymizedChunks | FailedInstance {
+  return guarded(input, () => {
+    const prepared = prepare(input, ctx);
+    if (prepared.status === "failed") return prepared;
+    const t2 = performance.now();
+    const chunks = writePart10Chunks(prepared.write, bulkThreshold);
+    const bytes = new ChunkedBytes(chunks);
+    const { output: _unused, ...rest } = finish(prepared, bytes, Buffer.alloc(0), t2, ctx.plan);
+    return { ...rest, chunks, outputBytes: bytes.length };
+  });
+}
+
+function guarded<T>(input: Buffer, work: () => T | FailedInstance): T | FailedInstance {
   try {
-    return run(input, ctx);
+    return work();
   } catch (error) {
     if (error instanceof AnonymizerError) {
       return { status: "failed", code: error.code, reason: error.message, inputBytes: input.length };
@@ -86,28 +130,40 @@ export function anonymizeInstance(input: Buffer, ctx: AnonymizeContext): Instanc
   }
 }
 
-function run(input: Buffer, { plan, uids, read, allocate }: AnonymizeContext): InstanceOutcome {
+interface Prepared {
+  readonly status: "prepared";
+  readonly write: WriteInput;
+  readonly applied: ApplyResult;
+  readonly inputBytes: number;
+  readonly t0: number;
+  readonly t1: number;
+}
+
+/** parse -> checks -> apply -> method attributes: everything before the bytes are written. */
+function prepare(input: Buffer, { plan, uids, read }: AnonymizeContext): Prepared | FailedInstance {
   const t0 = performance.now();
   const parsed = readPart10(input, read);
   const t1 = performance.now();
+  const fail = (code: string, reason: string): FailedInstance => ({
+    status: "failed",
+    code,
+    reason,
+    inputBytes: input.length,
+  });
   if (!textOf(parsed.dataset, SOP_CLASS_UID) || !textOf(parsed.dataset, SOP_INSTANCE_UID)) {
-    return {
-      status: "failed",
-      code: "NOT_AN_INSTANCE",
-      reason: "dataset has no SOP Class UID (0008,0016) or SOP Instance UID (0008,0018)",
-      inputBytes: input.length,
-    };
+    return fail(
+      "NOT_AN_INSTANCE",
+      "dataset has no SOP Class UID (0008,0016) or SOP Instance UID (0008,0018)",
+    );
   }
   if (
     plan.burnedInAnnotation === "reject" &&
     textOf(parsed.dataset, BURNED_IN_ANNOTATION).toUpperCase() === "YES"
   ) {
-    return {
-      status: "failed",
-      code: "BURNED_IN_ANNOTATION",
-      reason: "Burned In Annotation (0028,0301) is YES and this profile does not clean pixel data",
-      inputBytes: input.length,
-    };
+    return fail(
+      "BURNED_IN_ANNOTATION",
+      "Burned In Annotation (0028,0301) is YES and this profile does not clean pixel data",
+    );
   }
   const applied = applyPlan(parsed.dataset, plan, uids);
   let method = methodCache.get(plan);
@@ -116,39 +172,44 @@ function run(input: Buffer, { plan, uids, read, allocate }: AnonymizeContext): I
     methodCache.set(plan, method);
   }
   const dataset = mergeElements(applied.dataset, method);
-  const t2 = performance.now();
-  const sopClassUID = textOf(dataset, SOP_CLASS_UID);
-  const sopInstanceUID = textOf(dataset, SOP_INSTANCE_UID);
-  if (!sopInstanceUID) {
-    return {
-      status: "failed",
-      code: "NOT_AN_INSTANCE",
-      reason: "the profile removes SOP Instance UID (0008,0018)",
-      inputBytes: input.length,
-    };
-  }
-  const output = writePart10(
-    {
+  const sopInstanceUid = textOf(dataset, SOP_INSTANCE_UID);
+  if (!sopInstanceUid) return fail("NOT_AN_INSTANCE", "the profile removes SOP Instance UID (0008,0018)");
+  return {
+    status: "prepared",
+    write: {
       dataset,
       transferSyntax: parsed.transferSyntax,
-      sopClassUid: sopClassUID,
-      sopInstanceUid: sopInstanceUID,
+      sopClassUid: textOf(dataset, SOP_CLASS_UID),
+      sopInstanceUid,
     },
-    allocate,
-  );
+    applied,
+    inputBytes: input.length,
+    t0,
+    t1,
+  };
+}
+
+/** verify -> the outcome. `bytes` is what is re-read; `output` what the caller gets. */
+function finish(p: Prepared, bytes: ByteSource, output: Buffer, t2: number, plan: Plan): AnonymizedInstance {
   const t3 = performance.now();
-  verifyOutput({ output, plan, originals: applied.originals, generatedPaths: applied.generatedPaths });
+  verifyOutput({
+    output: bytes,
+    plan,
+    originals: p.applied.originals,
+    generatedPaths: p.applied.generatedPaths,
+  });
   const t4 = performance.now();
+  const { dataset } = p.write;
   return {
     status: "anonymized",
     output,
-    sopInstanceUID,
-    sopClassUID,
+    sopInstanceUID: p.write.sopInstanceUid,
+    sopClassUID: p.write.sopClassUid,
     studyInstanceUID: textOf(dataset, STUDY_INSTANCE_UID),
     seriesInstanceUID: textOf(dataset, SERIES_INSTANCE_UID),
-    transferSyntaxUID: parsed.transferSyntax.uid,
-    changes: applied.changes,
-    inputBytes: input.length,
-    timings: { parse: t1 - t0, apply: t2 - t1, write: t3 - t2, verify: t4 - t3 },
+    transferSyntaxUID: p.write.transferSyntax.uid,
+    changes: p.applied.changes,
+    inputBytes: p.inputBytes,
+    timings: { parse: p.t1 - p.t0, apply: t2 - p.t1, write: t3 - t2, verify: t4 - t3 },
   };
 }

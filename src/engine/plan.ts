@@ -11,8 +11,8 @@
  *      specific one ((60xx,3000) before (60xx,xxxx)); a private rule for (creator, group, element)
  *      beats (creator, group), which beats (creator); then the profile's private / unlisted default.
  */
-import { keywordOf, lookupTag, tagOfKeyword, tagsWithVr } from "../dicom/dictionary.js";
-import { elementOf, groupOf, isPrivateGroup, parseTag, tagParen, type Tag } from "../dicom/tag.js";
+import { lookupTag, tagOfKeyword, tagsWithVr } from "../dicom/dictionary.js";
+import { elementOf, groupOf, isPrivateGroup, parseTag, type Tag } from "../dicom/tag.js";
 import {
   OPTION_CODES,
   type ActionName,
@@ -106,12 +106,10 @@ export function compilePlan(chain: readonly ProfileFile[]): Plan {
     for (const rule of layer.rules) {
       if (!rule.vr) continue;
       const vrs = new Set(rule.vr);
+      const base = actionOf(rule);
+      const selector = `VR ${[...vrs].join("/")}`;
       for (const tag of tagsWithVr(vrs)) {
-        if (isPrivateGroup(groupOf(tag))) continue;
-        rules.set(`tag:${tag}`, {
-          base: actionOf(rule),
-          selector: `${tagParen(tag)} ${keywordOf(tag) ?? ""} (by VR)`.trim(),
-        });
+        if (!isPrivateGroup(groupOf(tag))) rules.set(`tag:${tag}`, { base, selector });
       }
       for (const vr of vrs) byVr.set(vr, Object.freeze({ ...actionOf(rule), selector: `VR ${vr}` }));
     }

@@ -6,6 +6,7 @@
  *      over from the input (kept or cleaned values; values the profile generated are its own).
  * Messages name tags and paths, never values.
  */
+import type { ByteSource } from "../dicom/bytes.js";
 import type { DataElement } from "../dicom/element.js";
 import { readPart10 } from "../dicom/part10.js";
 import { elementOf, isPrivateCreator, tagHex, tagOf, tagParen, type Tag } from "../dicom/tag.js";
@@ -33,7 +34,7 @@ const DECIMAL = /^[+-]?\d*\.\d+([eE][+-]?\d+)?$/;
 const NUMERIC_VRS = new Set(["AS", "DS", "IS"]);
 
 export interface VerifyInput {
-  readonly output: Buffer;
+  readonly output: ByteSource;
   readonly plan: Plan;
   readonly originals: readonly ChangedOriginal[];
   readonly generatedPaths: ReadonlySet<string>;
