@@ -49,6 +49,7 @@ export async function measureHttp(
   files: readonly string[],
   concurrency: number,
   workers: string | undefined,
+  warmUp = true,
 ): Promise<{ seconds: number; maxRssMb: number }> {
   const port = await freePort();
   const child = spawn(process.execPath, [server], {
@@ -75,7 +76,7 @@ export async function measureHttp(
     const bodies = files.map((f) => fs.readFileSync(f));
     const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
     // Warm-up: JIT and worker start are not what we measure.
-    await Promise.all(bodies.slice(0, concurrency * 2).map((b) => post(agent, port, b)));
+    if (warmUp) await Promise.all(bodies.slice(0, concurrency * 2).map((b) => post(agent, port, b)));
     let next = 0;
     const started = performance.now();
     await Promise.all(

@@ -48,6 +48,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   const profileDirs = config.profilesDir ? [builtinProfileDir(), config.profilesDir] : [builtinProfileDir()];
   const registry = ProfileRegistry.load(profileDirs);
   if (!registry.get(config.defaultProfile)) throw new Error(`DEFAULT_PROFILE names an unknown profile`);
+  registry.list(); // compile every profile now: a problem stops start-up, not a request
   const secret = resolveSecret(config.uidSecret);
 
   const app = Fastify({

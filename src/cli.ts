@@ -5,7 +5,6 @@
  * Exit status: 0 when every input was de-identified, 1 when any failed, 2 on a usage error.
  */
 import fs from "node:fs";
-import os from "node:os";
 import { parseArgs } from "node:util";
 import { expandInputs } from "./cli/files.js";
 import { loadPlan, type FileResult } from "./cli/job.js";
@@ -18,7 +17,7 @@ const USAGE = `usage: dicomweb-anonymizer anonymize <file|dir>... --out <dir> --
   --profile       a profile name (basic, hipaa, or one in --profiles-dir) or a profile .json file
   --audit         write the audit (every changed tag per instance) as JSON to this file
   --audit-before  include original values in the audit (they are PHI; off by default)
-  --jobs          worker threads (default: available cores)
+  --jobs          worker threads (default: 1; see bench/README.md)
 
 The UID secret comes from UID_SECRET; without it a random one is used and UIDs differ between runs.`;
 
@@ -53,7 +52,9 @@ async function main(argv: string[]): Promise<number> {
     console.error(
       "warning: UID_SECRET is not set; using a random secret, so UIDs will differ from other runs",
     );
-  const jobs = values.jobs ? Number(values.jobs) : os.availableParallelism();
+  // One worker by default: on the 2-core VMs we measure on, more threads (or processes) did not go
+  // faster: the work is bound by memory and tmpfs bandwidth (bench/README.md). --jobs N to try.
+  const jobs = values.jobs ? Number(values.jobs) : 1;
   if (!Number.isInteger(jobs) || jobs < 1) {
     console.error("--jobs must be a positive integer");
     return 2;

@@ -25,9 +25,12 @@ export interface ProfileSummary {
 }
 
 export class ProfileRegistry {
+  /** Compiled on first use: a CLI run needs one plan, not all of them. */
+  private readonly plans = new Map<string, Plan>();
+
   private constructor(
     private readonly files: ReadonlyMap<string, ProfileFile>,
-    private readonly plans: ReadonlyMap<string, Plan>,
+    private readonly origins: ReadonlyMap<string, string>,
   ) {}
 
   static load(dirs: readonly string[] = [builtinProfileDir()]): ProfileRegistry {
@@ -50,30 +53,36 @@ export class ProfileRegistry {
         origin.set(profile.name, file);
       }
     }
-    const plans = new Map<string, Plan>();
-    for (const [name, profile] of files) {
-      plans.set(name, compilePlan(chainOf(profile, files, origin.get(name)!)));
-    }
-    return new ProfileRegistry(files, plans);
+    // Every chain is resolved now, so an unknown parent or a cycle stops loading, compiled or not.
+    for (const [name, profile] of files) chainOf(profile, files, origin.get(name)!);
+    return new ProfileRegistry(files, origin);
   }
 
   get(name: string): Plan | undefined {
-    return this.plans.get(name);
+    let plan = this.plans.get(name);
+    const profile = this.files.get(name);
+    if (!plan && profile) {
+      plan = compilePlan(chainOf(profile, this.files, this.origins.get(name)!));
+      this.plans.set(name, plan);
+    }
+    return plan;
   }
 
   names(): string[] {
-    return [...this.plans.keys()];
+    return [...this.files.keys()];
   }
 
   list(): ProfileSummary[] {
-    return [...this.plans.values()].map((plan) => ({
-      name: plan.name,
-      description: plan.description,
-      version: plan.version,
-      extends: plan.extends ?? null,
-      options: plan.options,
-      ruleCount: plan.ruleCount,
-    }));
+    return this.names()
+      .map((name) => this.get(name)!)
+      .map((plan) => ({
+        name: plan.name,
+        description: plan.description,
+        version: plan.version,
+        extends: plan.extends ?? null,
+        options: plan.options,
+        ruleCount: plan.ruleCount,
+      }));
   }
 
   /** A profile sent with a request (either format); it may extend any loaded profile. */

@@ -1,0 +1,26 @@
+/** The benchmark suite runs (tiny counts); its numbers are never asserted here. */
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "../helpers/corpus.js";
+
+describe("npm run bench", () => {
+  it("runs end to end and prints every corpus and the memory table", () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, "dist/bench/run.js"), "--quick", "--runs", "1"], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    for (const heading of ["### CT series", "### large multi-frame", "### tiny", "### memory"])
+      expect(r.stdout).toContain(heading);
+    for (const row of [
+      "CLI hipaa, 1 worker (default)",
+      "naive dcmjs read-modify-write",
+      "POST /anonymize hipaa, 4 clients",
+      "engine in-process hipaa, 1 thread",
+    ]) {
+      expect(r.stdout).toContain(`| ${row} |`);
+    }
+  }, 150_000);
+});
