@@ -114,7 +114,7 @@ async function benchCorpus(
     });
   };
 
-  whole("CLI hipaa, all cores", (out) => [
+  const cliRun = (profile: string, jobs: string) => (out: string) => [
     process.execPath,
     cli,
     "anonymize",
@@ -122,30 +122,14 @@ async function benchCorpus(
     "--out",
     out,
     "--profile",
-    "hipaa",
-  ]);
-  whole("CLI hipaa, 1 worker", (out) => [
-    process.execPath,
-    cli,
-    "anonymize",
-    inDir,
-    "--out",
-    out,
-    "--profile",
-    "hipaa",
+    profile,
     "--jobs",
-    "1",
-  ]);
-  whole("CLI basic, all cores", (out) => [
-    process.execPath,
-    cli,
-    "anonymize",
-    inDir,
-    "--out",
-    out,
-    "--profile",
-    "basic",
-  ]);
+    jobs,
+  ];
+  const cores = String(os.availableParallelism());
+  whole("CLI hipaa, 1 worker (default)", cliRun("hipaa", "1"));
+  whole(`CLI hipaa, ${cores} workers`, cliRun("hipaa", cores));
+  whole("CLI basic, 1 worker", cliRun("basic", "1"));
   whole("naive dcmjs read-modify-write", (out) => [process.execPath, naive, out, ...files]);
   if (gdcm)
     whole("gdcmanon basic (1 process)", (out) => [
