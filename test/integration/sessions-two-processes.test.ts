@@ -2,19 +2,16 @@
  * Scale-out: two service processes share one Redis. Upload on one; preview, apply and commit on the
  * other.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
-import path from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../helpers/corpus.js";
 import { readWithDcmjs } from "../helpers/dicom.js";
 import { splitMultipart } from "../helpers/app.js";
-import { freePort, redisAvailable, startRedis, type RedisServer } from "../helpers/redis.js";
+import { redisAvailable, startRedis, type RedisServer } from "../helpers/redis.js";
+import { startService } from "../helpers/service.js";
 import { requireTool } from "../helpers/tools.js";
 import { seedStoryInstance } from "../helpers/seed.js";
 
 const HAVE_REDIS = requireTool("redis-server", "redis-server") && redisAvailable();
-const SERVER = path.join(ROOT, "dist/src/server.js");
 
 describe.runIf(HAVE_REDIS)("two service processes sharing one Redis", () => {
   let redis: RedisServer;
@@ -22,37 +19,11 @@ describe.runIf(HAVE_REDIS)("two service processes sharing one Redis", () => {
   const bases: string[] = [];
 
   beforeAll(async () => {
-    if (!fs.existsSync(SERVER)) throw new Error(`${SERVER} is missing: run "npm run build" first`);
     redis = await startRedis();
     for (let i = 0; i < 2; i++) {
-      const port = await freePort();
-      servers.push(
-        spawn(process.execPath, [SERVER], {
-          env: {
-            ...process.env,
-            PORT: String(port),
-            HOST: "127.0.0.1",
-            SESSION_STORE: redis.url,
-            UID_SECRET: "shared-secret",
-            WORKERS: "1",
-            LOG_LEVEL: "warn",
-          },
-          stdio: "ignore",
-        }),
-      );
-      bases.push(`http://127.0.0.1:${port}`);
-    }
-    for (const base of bases) {
-      for (
-        let i = 0;
-        i < 100 &&
-        !(await fetch(`${base}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        ));
-        i++
-      )
-        await new Promise((r) => setTimeout(r, 100));
+      const service = await startService({ SESSION_STORE: redis.url, UID_SECRET: "shared-secret" });
+      servers.push(service.child);
+      bases.push(service.base);
     }
   }, 60_000);
 

@@ -3,20 +3,16 @@
  * (Orthanc) -> service -> PACS; scenario 3, the PACS is down, then back. The STOW response is checked
  * against PS3.18 Annex I (tags, VRs, codes).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
-import path from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPart10 } from "../../src/dicom/part10.js";
-import { ROOT } from "../helpers/corpus.js";
 import { multipart } from "../helpers/app.js";
 import { orthanc, orthancAvailable, type OrthancServer } from "../helpers/orthanc.js";
-import { freePort } from "../helpers/redis.js";
 import { seedStudy } from "../helpers/seed.js";
+import { startService as startServiceProcess } from "../helpers/service.js";
 import { requireTool } from "../helpers/tools.js";
 
 const HAVE_ORTHANC = requireTool("Orthanc", "orthanc orthanc-dicomweb") && orthancAvailable();
-const SERVER = path.join(ROOT, "dist/src/server.js");
 const STUDY = seedStudy();
 
 type Json = Record<
@@ -24,35 +20,8 @@ type Json = Record<
   { vr: string; Value?: Array<Record<string, { vr: string; Value?: unknown[] }>> | unknown[] }
 >;
 
-async function startService(env: Record<string, string>): Promise<{ base: string; child: ChildProcess }> {
-  if (!fs.existsSync(SERVER)) throw new Error(`${SERVER} is missing: run "npm run build" first`);
-  const port = await freePort();
-  const child = spawn(process.execPath, [SERVER], {
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      UID_SECRET: "interop",
-      WORKERS: "1",
-      LOG_LEVEL: "warn",
-      DESTINATION_TIMEOUT_MS: "5000",
-      ...env,
-    },
-    stdio: "ignore",
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (
-    let i = 0;
-    i < 100 &&
-    !(await fetch(`${base}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    ));
-    i++
-  )
-    await new Promise((r) => setTimeout(r, 100));
-  return { base, child };
-}
+const startService = (env: Record<string, string>) =>
+  startServiceProcess({ UID_SECRET: "interop", DESTINATION_TIMEOUT_MS: "5000", ...env });
 
 async function stow(
   base: string,
