@@ -1,2 +1,3 @@
-// dcmjs ships no type declarations; we use only its data dictionary and its parser (tests).
+// dcmjs ships no type declarations. It is a dev dependency: the source of src/dicom/dictionary.json
+// (scripts/generate-dictionary.ts), the independent parser in the tests, and the naive bench baseline.
 declare module "dcmjs";

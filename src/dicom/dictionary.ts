@@ -1,9 +1,11 @@
 /**
- * The data dictionary (PS3.6), taken from dcmjs: tag -> VR and keyword, keyword -> tag.
- * Repeating groups (50xx, 60xx) are stored by dcmjs under their first group.
+ * The data dictionary (PS3.6): tag -> VR and keyword, keyword -> tag. The data is dcmjs's, extracted
+ * at development time into dictionary.json (scripts/generate-dictionary.ts; a test keeps it equal to
+ * the installed dcmjs), so start-up does not load the dcmjs bundle. Repeating groups (50xx, 60xx)
+ * are stored under their first group.
  */
-import dcmjs from "dcmjs";
-import { groupOf, parseTag, tagOf, elementOf, type Tag } from "./tag.js";
+import rows from "./dictionary.json" with { type: "json" };
+import { groupOf, tagOf, elementOf, type Tag } from "./tag.js";
 import { implicitVrFromDictionary } from "./vr.js";
 
 interface DictionaryEntry {
@@ -15,16 +17,10 @@ interface DictionaryEntry {
 const byTag = new Map<Tag, DictionaryEntry>();
 const byKeyword = new Map<string, DictionaryEntry>();
 
-for (const raw of Object.values(dcmjs.data.DicomMetaDictionary.nameMap) as Array<{
-  tag: string;
-  vr: string;
-  name: string;
-}>) {
-  const tag = parseTag(raw.tag);
-  if (tag === undefined) continue;
-  const entry = { tag, vr: raw.vr, keyword: raw.name };
-  byTag.set(tag, entry);
-  byKeyword.set(raw.name, entry);
+for (const [hex, vr, keyword] of rows as Array<[string, string, string]>) {
+  const entry = { tag: parseInt(hex, 16) >>> 0, vr, keyword };
+  byTag.set(entry.tag, entry);
+  byKeyword.set(keyword, entry);
 }
 
 /** Repeating groups 5000-501E and 6000-601E share their entries with group 5000 / 6000 (PS3.5 7.6). */
