@@ -11,7 +11,7 @@ import Fastify, {
   type FastifyInstance,
 } from "fastify";
 import type { Config } from "./config.js";
-import type { InstanceOutcome } from "./engine/anonymize.js";
+import { outputBytesOf, type AnonymizedChunks, type InstanceOutcome } from "./engine/anonymize.js";
 import { EnginePool } from "./engine/pool.js";
 import { resolveSecret } from "./engine/secret.js";
 import anonymizeRoutes from "./http/anonymize.js";
@@ -104,12 +104,12 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     },
     authenticate: makeAuthenticator(config.apiTokens),
     sessions,
-    countInstances: (label: string, outcomes: readonly InstanceOutcome[]) => {
+    countInstances: (label: string, outcomes: ReadonlyArray<InstanceOutcome | AnonymizedChunks>) => {
       for (const o of outcomes) {
         metrics.instances.inc({ profile: label, outcome: o.status });
         metrics.bytes.inc({ profile: label, direction: "in" }, o.inputBytes);
         if (o.status === "anonymized")
-          metrics.bytes.inc({ profile: label, direction: "out" }, o.output.length);
+          metrics.bytes.inc({ profile: label, direction: "out" }, outputBytesOf(o));
       }
     },
   };

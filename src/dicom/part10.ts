@@ -157,13 +157,19 @@ function preambleAndMeta(input: Omit<WriteInput, "dataset">): Buffer {
  * The file as chunks: values of at least `bulkThreshold` bytes stay views of their source (the
  * input), so a large instance is never copied; write the chunks with writev.
  */
-export function writePart10Chunks(input: WriteInput, bulkThreshold: number): Buffer[] {
+export function writePart10Chunks(input: WriteInput, bulkThreshold: number, allocate?: Allocator): Buffer[] {
   const meta = preambleAndMeta(input);
   if (input.transferSyntax.deflated) {
     const body = writeDataset(input.dataset, input.transferSyntax.encoding).buf;
     return [meta, zlib.deflateRawSync(body)];
   }
-  const chunks = writeDatasetChunks(input.dataset, input.transferSyntax.encoding, meta.length, bulkThreshold);
+  const chunks = writeDatasetChunks(
+    input.dataset,
+    input.transferSyntax.encoding,
+    meta.length,
+    bulkThreshold,
+    allocate,
+  );
   meta.copy(chunks[0]!, 0);
   return chunks;
 }

@@ -191,10 +191,11 @@ export function writeDatasetChunks(
   enc: Encoding,
   prefix: number,
   bulkThreshold: number,
+  allocate: Allocator = defaultAllocator,
 ): Buffer[] {
   const sizes = new Map<object, number>();
   const total = datasetLength(elements, enc, sizes);
-  const arena = Buffer.allocUnsafe(prefix + total - bulkBytes(elements, bulkThreshold));
+  const arena = allocate(prefix + total - bulkBytes(elements, bulkThreshold));
   const writer = new Writer(arena, sizes, bulkThreshold);
   writer.offset = prefix; // the first segment starts at 0, so it carries the prefix
   writer.elements(elements, enc);

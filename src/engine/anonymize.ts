@@ -105,7 +105,7 @@ export function anonymizeInstanceChunks(
     const prepared = prepare(input, ctx);
     if (prepared.status === "failed") return prepared;
     const t2 = performance.now();
-    const chunks = writePart10Chunks(prepared.write, bulkThreshold);
+    const chunks = writePart10Chunks(prepared.write, bulkThreshold, ctx.allocate);
     const bytes = new ChunkedBytes(chunks);
     const { output: _unused, ...rest } = finish(prepared, bytes, Buffer.alloc(0), t2, ctx.plan);
     return { ...rest, chunks, outputBytes: bytes.length };
@@ -212,4 +212,9 @@ function finish(p: Prepared, bytes: ByteSource, output: Buffer, t2: number, plan
     inputBytes: p.inputBytes,
     timings: { parse: p.t1 - p.t0, apply: t2 - p.t1, write: t3 - t2, verify: t4 - t3 },
   };
+}
+
+/** Bytes of an anonymized outcome's output, whichever form it has. */
+export function outputBytesOf(o: AnonymizedInstance | AnonymizedChunks): number {
+  return "chunks" in o ? o.outputBytes : o.output.length;
 }

@@ -4,7 +4,12 @@
  * The output buffer is transferred back, not copied.
  */
 import { move, transferableSymbol, valueSymbol, workerData } from "piscina";
-import { anonymizeInstance, type InstanceOutcome } from "./anonymize.js";
+import {
+  anonymizeInstance,
+  anonymizeInstanceChunks,
+  type AnonymizedChunks,
+  type InstanceOutcome,
+} from "./anonymize.js";
 import type { Plan } from "./plan.js";
 import { UidMapper } from "./uid-map.js";
 import { ProfileRegistry } from "../profiles/registry.js";
@@ -17,6 +22,8 @@ export interface PoolSettings {
 
 export interface PoolTask {
   readonly input: Uint8Array;
+  /** Answer with chunks (large values are views of the input, whose memory comes back) instead of one buffer. */
+  readonly chunked?: boolean;
   /** A registered profile name, or a custom profile's JSON (already validated by the caller). */
   readonly profile: { readonly name: string } | { readonly custom: unknown; readonly key: string };
 }
@@ -43,17 +50,56 @@ function planFor(profile: PoolTask["profile"]): Plan {
 
 /** Hands the outcome back with its output's memory moved to the caller's thread. */
 class MovedOutcome {
-  constructor(private readonly outcome: InstanceOutcome) {}
-  get [transferableSymbol](): ArrayBufferLike | undefined {
-    return this.outcome.status === "anonymized" ? this.outcome.output.buffer : undefined;
+  constructor(
+    private readonly outcome: InstanceOutcome | AnonymizedChunks,
+    private readonly buffers: ArrayBufferLike[],
+  ) {}
+  get [transferableSymbol](): ArrayBufferLike[] {
+    return this.buffers;
   }
-  get [valueSymbol](): InstanceOutcome {
+  get [valueSymbol](): InstanceOutcome | AnonymizedChunks {
     return this.outcome;
   }
 }
 
+/**
+ * Only memory the outcome owns may move: views of the input (moved here, moved back) and buffers
+ * allocated with allocUnsafeSlow. Anything else (small pooled buffers, such as a deflated file's
+ * meta) is copied into an owned buffer first.
+ */
+function ownedChunks(
+  chunks: readonly Buffer[],
+  input: ArrayBufferLike,
+  arenas: Set<ArrayBufferLike>,
+): Buffer[] {
+  return chunks.map((c) => {
+    if (c.buffer === input || arenas.has(c.buffer)) return c;
+    const copy = Buffer.allocUnsafeSlow(c.length);
+    c.copy(copy);
+    arenas.add(copy.buffer);
+    return copy;
+  });
+}
+
 export default function run(task: PoolTask): unknown {
   const input = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
+  if (task.chunked) {
+    const arenas = new Set<ArrayBufferLike>();
+    const outcome = anonymizeInstanceChunks(input, {
+      plan: planFor(task.profile),
+      uids,
+      read: { maxInflatedBytes: settings.maxInflatedBytes },
+      allocate: (size) => {
+        const b = Buffer.allocUnsafeSlow(size);
+        arenas.add(b.buffer);
+        return b;
+      },
+    });
+    if (outcome.status !== "anonymized") return outcome;
+    const chunks = ownedChunks(outcome.chunks, input.buffer, arenas);
+    const buffers = [...new Set(chunks.map((c) => c.buffer))];
+    return move(new MovedOutcome({ ...outcome, chunks }, buffers) as never);
+  }
   // allocUnsafeSlow: the output owns its ArrayBuffer, so moving it moves nothing else.
   const outcome = anonymizeInstance(input, {
     plan: planFor(task.profile),
@@ -62,7 +108,7 @@ export default function run(task: PoolTask): unknown {
     allocate: (size) => Buffer.allocUnsafeSlow(size),
   });
   if (outcome.status === "anonymized" && outcome.output.byteLength === outcome.output.buffer.byteLength) {
-    return move(new MovedOutcome(outcome) as never);
+    return move(new MovedOutcome(outcome, [outcome.output.buffer]) as never);
   }
   return outcome;
 }

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageRoot } from "../package-root.js";
 import { Piscina } from "piscina";
-import type { InstanceOutcome } from "./anonymize.js";
+import type { AnonymizedChunks, FailedInstance, InstanceOutcome } from "./anonymize.js";
 import type { PoolSettings, PoolTask } from "./pool-worker.js";
 
 export type ProfileRef = { readonly name: string } | { readonly custom: unknown };
@@ -41,6 +41,23 @@ export class EnginePool {
       return { ...outcome, output: Buffer.from(o.buffer, o.byteOffset, o.byteLength) };
     }
     return outcome;
+  }
+
+  /**
+   * As anonymize(transfer = true), answering with chunks whose large values are views of the input
+   * (moved there and back): no output buffer is allocated and nothing large is copied.
+   */
+  async anonymizeChunks(input: Buffer, profile: ProfileRef): Promise<AnonymizedChunks | FailedInstance> {
+    const ref = "name" in profile ? profile : { custom: profile.custom, key: keyOf(profile.custom) };
+    const task = Piscina.move(
+      new MovedTask({ input: ownedBuffer(input), profile: ref, chunked: true }) as never,
+    ) as unknown as PoolTask;
+    const outcome = (await this.piscina.run(task)) as unknown as AnonymizedChunks | FailedInstance;
+    if (outcome.status !== "anonymized") return outcome;
+    return {
+      ...outcome,
+      chunks: outcome.chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)),
+    };
   }
 
   /** Tasks waiting for a thread. */

@@ -1,6 +1,6 @@
 /** POST /anonymize: instances in, de-identified instances and the audit out. */
 import type { FastifyInstance } from "fastify";
-import type { AnonymizedInstance } from "../engine/anonymize.js";
+import type { AnonymizedChunks } from "../engine/anonymize.js";
 import { buildAudit } from "../respond/audit.js";
 import { negotiate } from "./negotiate.js";
 import { sendResult } from "./send-result.js";
@@ -23,7 +23,7 @@ export default async function anonymizeRoutes(app: FastifyInstance, ctx: AppCont
       const audit = buildAudit(choice.plan, outcomes);
       ctx.countInstances(choice.label, outcomes);
       request.instanceSummary = audit.summary;
-      const done = outcomes.filter((o): o is AnonymizedInstance => o.status === "anonymized");
+      const done = outcomes.filter((o): o is AnonymizedChunks => o.status === "anonymized");
       if (done.length === 0) {
         throw unprocessable("no instance could be de-identified", {
           instances: audit.instances.map((i) => ({ index: i.index, status: i.status, reason: i.reason })),
@@ -34,7 +34,7 @@ export default async function anonymizeRoutes(app: FastifyInstance, ctx: AppCont
         reply,
         format,
         audit,
-        done.map((o) => ({ sopInstanceUID: o.sopInstanceUID, data: o.output })),
+        done.map((o) => ({ sopInstanceUID: o.sopInstanceUID, data: o.chunks })),
       );
     } finally {
       release();

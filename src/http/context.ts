@@ -4,7 +4,7 @@ import type { Config } from "../config.js";
 import type { SessionService } from "../sessions/service.js";
 import type { Owner } from "./auth.js";
 import type { Forwarder } from "./dicomweb.js";
-import type { InstanceOutcome } from "../engine/anonymize.js";
+import type { AnonymizedChunks, InstanceOutcome } from "../engine/anonymize.js";
 import type { EnginePool } from "../engine/pool.js";
 import type { ProfileRegistry } from "../profiles/registry.js";
 import type { Metrics } from "./metrics.js";
@@ -18,7 +18,10 @@ export interface AppContext {
   readonly process: ProcessDeps;
   /** Admits one de-identification request or throws 503; call the returned function when done. */
   readonly admit: () => () => void;
-  readonly countInstances: (profileLabel: string, outcomes: readonly InstanceOutcome[]) => void;
+  readonly countInstances: (
+    profileLabel: string,
+    outcomes: ReadonlyArray<InstanceOutcome | AnonymizedChunks>,
+  ) => void;
   /** The request's owner (hash of its bearer token), null without API_TOKENS; throws 401. */
   readonly authenticate: (request: FastifyRequest) => Owner;
   readonly sessions: SessionService;

@@ -4,7 +4,7 @@
  * a bounded number of instances in flight, so a large upload never queues unbounded work or memory.
  */
 import type { FastifyRequest } from "fastify";
-import type { InstanceOutcome } from "../engine/anonymize.js";
+import type { AnonymizedChunks, FailedInstance } from "../engine/anonymize.js";
 import type { EnginePool } from "../engine/pool.js";
 import type { ProfileRegistry } from "../profiles/registry.js";
 import type { UploadLimits } from "../upload/limits.js";
@@ -21,7 +21,7 @@ export interface ProcessDeps {
 
 export interface Processed {
   readonly choice: ProfileChoice;
-  readonly outcomes: InstanceOutcome[];
+  readonly outcomes: Array<AnonymizedChunks | FailedInstance>;
 }
 
 export async function processUpload(
@@ -31,8 +31,8 @@ export async function processUpload(
   defaultProfile: string,
 ): Promise<Processed> {
   let choice: ProfileChoice | undefined = profileName ? namedProfile(deps.registry, profileName) : undefined;
-  const pending: Array<Promise<InstanceOutcome>> = [];
-  const inFlight = new Set<Promise<InstanceOutcome>>();
+  const pending: Array<Promise<AnonymizedChunks | FailedInstance>> = [];
+  const inFlight = new Set<Promise<AnonymizedChunks | FailedInstance>>();
   for await (const part of readUpload(request, deps.limits)) {
     if (isProfilePart(part)) {
       if (profileName) throw badRequest("send either ?profile= or a custom profile part, not both");
@@ -42,7 +42,8 @@ export async function processUpload(
       continue;
     }
     choice ??= namedProfile(deps.registry, defaultProfile);
-    const task = deps.engine.anonymize(part.data, choice.ref, true);
+    // The upload's memory moves to the worker and comes back as the output's pixel data.
+    const task = deps.engine.anonymizeChunks(part.data, choice.ref);
     pending.push(task);
     inFlight.add(task);
     const settle = () => inFlight.delete(task);

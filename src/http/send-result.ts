@@ -9,7 +9,8 @@ import type { ResponseFormat } from "./negotiate.js";
 
 export interface ResultInstance {
   readonly sopInstanceUID: string;
-  readonly data: Buffer;
+  /** The file, or its chunks (written out as they are). */
+  readonly data: Buffer | readonly Buffer[];
 }
 
 export function sendResult(
@@ -33,7 +34,7 @@ export function sendResult(
       seen.set(o.sopInstanceUID, n);
       files.push({
         name: n === 1 ? `${o.sopInstanceUID}.dcm` : `${o.sopInstanceUID}_${n}.dcm`,
-        data: o.data,
+        data: Buffer.isBuffer(o.data) ? o.data : Buffer.concat(o.data as Buffer[]),
       });
     }
     return reply

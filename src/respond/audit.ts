@@ -2,7 +2,7 @@
  * The audit returned with de-identified instances. A one-shot response never carries original
  * (`before`) values: it may be forwarded, and originals must not leave with it.
  */
-import type { InstanceOutcome } from "../engine/anonymize.js";
+import { outputBytesOf, type AnonymizedChunks, type InstanceOutcome } from "../engine/anonymize.js";
 import type { AuditEntry } from "../engine/apply.js";
 import type { Plan } from "../engine/plan.js";
 
@@ -44,7 +44,11 @@ export function changeOf(entry: AuditEntry, withBefore: boolean): AuditChange {
     : { path, tag, keyword, vr, action, after };
 }
 
-export function buildAudit(plan: Plan, outcomes: readonly InstanceOutcome[], withBefore = false): Audit {
+export function buildAudit(
+  plan: Plan,
+  outcomes: ReadonlyArray<InstanceOutcome | AnonymizedChunks>,
+  withBefore = false,
+): Audit {
   const instances = outcomes.map((o, index): AuditInstance =>
     o.status === "anonymized"
       ? {
@@ -65,7 +69,7 @@ export function buildAudit(plan: Plan, outcomes: readonly InstanceOutcome[], wit
       failed: outcomes.length - anonymized.length,
       changes: instances.reduce((n, i) => n + i.changes.length, 0),
       bytesIn: outcomes.reduce((n, o) => n + o.inputBytes, 0),
-      bytesOut: anonymized.reduce((n, o) => n + (o.status === "anonymized" ? o.output.length : 0), 0),
+      bytesOut: anonymized.reduce((n, o) => n + (o.status === "anonymized" ? outputBytesOf(o) : 0), 0),
     },
   };
 }

@@ -3,7 +3,8 @@ import crypto from "node:crypto";
 
 export interface BodyPart {
   readonly contentType: string;
-  readonly data: Buffer;
+  /** One buffer, or chunks that are sent as they are (never concatenated). */
+  readonly data: Buffer | readonly Buffer[];
   readonly headers?: Record<string, string>;
 }
 
@@ -22,14 +23,16 @@ export function multipartBody(
   const boundary = `dwanon-${crypto.randomBytes(16).toString("hex")}`;
   const chunks: Buffer[] = [];
   for (const part of parts) {
+    const data = Buffer.isBuffer(part.data) ? [part.data] : (part.data as readonly Buffer[]);
+    const size = data.reduce((n, c) => n + c.length, 0);
     const headers = Object.entries({
       "Content-Type": part.contentType,
-      "Content-Length": String(part.data.length),
+      "Content-Length": String(size),
       ...part.headers,
     })
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join("");
-    chunks.push(Buffer.from(`--${boundary}\r\n${headers}\r\n`), part.data, Buffer.from("\r\n"));
+    chunks.push(Buffer.from(`--${boundary}\r\n${headers}\r\n`), ...data, Buffer.from("\r\n"));
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   const params = typeParam ? `; type="${typeParam}"` : "";

@@ -116,7 +116,8 @@ describe("a large upload over a real socket", () => {
       `large upload: ${(size / 1048576).toFixed(0)} MB instance; /healthz answered ${latencies.length} times, worst ${worst.toFixed(0)} ms; server peak RSS ${peak.toFixed(0)} MB`,
     );
     expect(worst).toBeLessThan(1000);
-    // Bounded: the instance in, the instance out, and the runtime (issue target: 2 x size + 200 MB).
-    expect(peak).toBeLessThan((2.5 * size) / 1048576 + 250);
+    // Bounded: the upload's memory is moved to a worker and comes back as the output's pixel data,
+    // so about one instance plus the runtime (measured ~1.6x; the issue's bound is 2 x size + 200 MB).
+    expect(peak).toBeLessThan((1.5 * size) / 1048576 + 250);
   }, 120_000);
 });
