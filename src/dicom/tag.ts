@@ -49,3 +49,13 @@ export const isPrivateCreator = (tag: Tag): boolean => {
 
 /** The Private Creator element that owns a private data element, e.g. (0029,1010) -> (0029,0010). */
 export const privateCreatorTagOf = (tag: Tag): Tag => tagOf(groupOf(tag), elementOf(tag) >>> 8);
+
+/** Tags the pipeline reads by name. */
+export const SOP_CLASS_UID = 0x00080016;
+export const SOP_INSTANCE_UID = 0x00080018;
+export const MODALITY = 0x00080060;
+export const PATIENT_ID = 0x00100020;
+export const STUDY_INSTANCE_UID = 0x0020000d;
+export const SERIES_INSTANCE_UID = 0x0020000e;
+export const BURNED_IN_ANNOTATION = 0x00280301;
+export const MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003;

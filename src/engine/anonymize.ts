@@ -14,7 +14,13 @@ import {
   type WriteInput,
 } from "../dicom/part10.js";
 import type { Allocator } from "../dicom/write-dataset.js";
-import { tagOf } from "../dicom/tag.js";
+import {
+  BURNED_IN_ANNOTATION,
+  SERIES_INSTANCE_UID,
+  SOP_CLASS_UID,
+  SOP_INSTANCE_UID,
+  STUDY_INSTANCE_UID,
+} from "../dicom/tag.js";
 import { asciiValue } from "../dicom/values.js";
 import { AnonymizerError } from "../errors.js";
 import { applyPlan, type ApplyResult, type AuditEntry } from "./apply.js";
@@ -22,12 +28,6 @@ import { mergeElements, methodElements } from "./deidentification-method.js";
 import type { Plan } from "./plan.js";
 import type { UidMapper } from "./uid-map.js";
 import { verifyOutput } from "./verify.js";
-
-const SOP_CLASS_UID = tagOf(0x0008, 0x0016);
-const SOP_INSTANCE_UID = tagOf(0x0008, 0x0018);
-const STUDY_INSTANCE_UID = tagOf(0x0020, 0x000d);
-const SERIES_INSTANCE_UID = tagOf(0x0020, 0x000e);
-const BURNED_IN_ANNOTATION = tagOf(0x0028, 0x0301);
 
 export interface PhaseTimings {
   parse: number;

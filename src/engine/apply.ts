@@ -11,10 +11,10 @@ import {
   groupOf,
   isPrivateCreator,
   isPrivateGroup,
+  PATIENT_ID,
   privateCreatorTagOf,
   SPECIFIC_CHARACTER_SET,
   tagHex,
-  tagOf,
   tagParen,
   type Tag,
 } from "../dicom/tag.js";
@@ -54,7 +54,6 @@ export interface ApplyResult {
   readonly generatedPaths: Set<string>;
 }
 
-const PATIENT_ID = tagOf(0x0010, 0x0020);
 /** Values of these VRs are gathered as the instance's identifiers for Clean Descriptors. */
 const IDENTIFIER_VRS = new Set(["PN", "LO", "SH", "DA", "DT", "ST", "AE"]);
 

@@ -9,16 +9,21 @@
 import type { ByteSource } from "../dicom/bytes.js";
 import type { DataElement } from "../dicom/element.js";
 import { readPart10 } from "../dicom/part10.js";
-import { elementOf, isPrivateCreator, tagHex, tagOf, tagParen, type Tag } from "../dicom/tag.js";
+import {
+  elementOf,
+  isPrivateCreator,
+  MEDIA_STORAGE_SOP_INSTANCE_UID,
+  SOP_INSTANCE_UID,
+  tagHex,
+  tagParen,
+  type Tag,
+} from "../dicom/tag.js";
 import { asciiValue } from "../dicom/values.js";
 import { STRING_VRS } from "../dicom/vr.js";
 import { VerificationError } from "../errors.js";
 import { ruleForElement, type ChangedOriginal } from "./apply.js";
 import { METHOD_TAGS } from "./deidentification-method.js";
 import type { Plan } from "./plan.js";
-
-const SOP_INSTANCE_UID = tagOf(0x0008, 0x0018);
-const MEDIA_STORAGE_SOP_INSTANCE_UID = tagOf(0x0002, 0x0003);
 
 /**
  * Which original values are searched for. Clinical words legitimately recur (a procedure description

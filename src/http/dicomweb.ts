@@ -8,9 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AnonymizedInstance } from "../engine/anonymize.js";
-import { readPart10 } from "../dicom/part10.js";
-import { tagOf } from "../dicom/tag.js";
-import { asciiValue } from "../dicom/values.js";
+import { readInstanceHeader, type InstanceHeader } from "../dicom/instance-header.js";
 import { forwardInstances, type Destination } from "../dicomweb/stow-client.js";
 import {
   FailureReason,
@@ -36,32 +34,11 @@ import {
 } from "./problem.js";
 import { namedProfile } from "./profile-choice.js";
 
-const STUDY = tagOf(0x0020, 0x000d);
-const SERIES = tagOf(0x0020, 0x000e);
-const SOP_CLASS = tagOf(0x0008, 0x0016);
-const SOP_INSTANCE = tagOf(0x0008, 0x0018);
-const MODALITY = tagOf(0x0008, 0x0060);
 const DICOM_JSON = "application/dicom+json";
 
-interface Header {
-  readonly study: string;
-  readonly series: string;
-  readonly sopClass: string;
-  readonly sop: string;
-  readonly modality: string;
-}
-
-function headerOf(data: Buffer): Header | undefined {
+function headerOf(data: Buffer): InstanceHeader | undefined {
   try {
-    const { dataset } = readPart10(data);
-    const v = (tag: number) => asciiValue(dataset.find((e) => e.tag === tag)?.value);
-    return {
-      study: v(STUDY),
-      series: v(SERIES),
-      sopClass: v(SOP_CLASS),
-      sop: v(SOP_INSTANCE),
-      modality: v(MODALITY),
-    };
+    return readInstanceHeader(data);
   } catch {
     return undefined;
   }
@@ -167,24 +144,24 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
     try {
       const failed: StowFailure[] = [];
       const parts = readUpload(request, ctx.process.limits);
-      const screened = async function* (): AsyncGenerator<{ part: UploadPart; header: Header }> {
+      const screened = async function* (): AsyncGenerator<{ part: UploadPart; header: InstanceHeader }> {
         for await (const part of parts) {
           if (isProfilePart(part))
             throw badRequest("STOW-RS takes instances only; the profile is in the URL");
           const header = headerOf(part.data);
-          if (!header || !header.sop) {
+          if (!header || !header.sopInstanceUID) {
             failed.push({
-              sopClassUID: header?.sopClass ?? "",
-              sopInstanceUID: header?.sop ?? "",
+              sopClassUID: header?.sopClassUID ?? "",
+              sopInstanceUID: header?.sopInstanceUID ?? "",
               reason: FailureReason.cannotUnderstand,
             });
             continue;
           }
           // PS3.18 10.5: an instance of another study than the one in the URL is not stored.
-          if (expectedStudy !== undefined && header.study !== expectedStudy) {
+          if (expectedStudy !== undefined && header.studyInstanceUID !== expectedStudy) {
             failed.push({
-              sopClassUID: header.sopClass,
-              sopInstanceUID: header.sop,
+              sopClassUID: header.sopClassUID,
+              sopInstanceUID: header.sopInstanceUID,
               reason: FailureReason.doesNotMatch,
             });
             continue;
@@ -222,7 +199,7 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
 
       // With a destination: de-identify, forward, and keep whatever the destination did not take.
       const tasks: Array<
-        Promise<{ header: Header; outcome: Awaited<ReturnType<typeof ctx.engine.anonymize>> }>
+        Promise<{ header: InstanceHeader; outcome: Awaited<ReturnType<typeof ctx.engine.anonymize>> }>
       > = [];
       for await (const { part, header } of screened()) {
         tasks.push(
@@ -234,13 +211,13 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
         choice.label,
         results.map((r) => r.outcome),
       );
-      const done: Array<{ header: Header; outcome: AnonymizedInstance }> = [];
+      const done: Array<{ header: InstanceHeader; outcome: AnonymizedInstance }> = [];
       for (const r of results) {
         if (r.outcome.status === "anonymized") done.push({ header: r.header, outcome: r.outcome });
         else
           failed.push({
-            sopClassUID: r.header.sopClass,
-            sopInstanceUID: r.header.sop,
+            sopClassUID: r.header.sopClassUID,
+            sopInstanceUID: r.header.sopInstanceUID,
             reason: reasonFor(r.outcome.code),
           });
       }
@@ -253,19 +230,19 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
       const destinationStudy = (study: string) =>
         `${ctx.forwarder.destination!.url.replace(/\/+$/, "")}/${study}`;
       const referenced: StowReference[] = [];
-      const leftover: Array<{ header: Header; outcome: AnonymizedInstance }> = [];
+      const leftover: Array<{ header: InstanceHeader; outcome: AnonymizedInstance }> = [];
       for (const d of done) {
         if (forward.stored.has(d.outcome.sopInstanceUID)) {
           referenced.push({
-            sopClassUID: d.header.sopClass,
-            sopInstanceUID: d.header.sop,
+            sopClassUID: d.header.sopClassUID,
+            sopInstanceUID: d.header.sopInstanceUID,
             retrieveURL: destinationStudy(d.outcome.studyInstanceUID),
           });
         } else {
           leftover.push(d);
           failed.push({
-            sopClassUID: d.header.sopClass,
-            sopInstanceUID: d.header.sop,
+            sopClassUID: d.header.sopClassUID,
+            sopInstanceUID: d.header.sopInstanceUID,
             reason: forward.failed.get(d.outcome.sopInstanceUID) ?? FailureReason.outOfResources,
           });
         }
@@ -325,9 +302,9 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
       const h = headerOf(o.data);
       return (
         h &&
-        h.study === study &&
-        (series === undefined || h.series === series) &&
-        (sop === undefined || h.sop === sop)
+        h.studyInstanceUID === study &&
+        (series === undefined || h.seriesInstanceUID === series) &&
+        (sop === undefined || h.sopInstanceUID === sop)
       );
     });
     if (matching.length === 0) throw notFound("no de-identified instance in this session matches");

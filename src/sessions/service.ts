@@ -5,9 +5,7 @@
 import crypto from "node:crypto";
 import type { AnonymizedInstance, InstanceOutcome } from "../engine/anonymize.js";
 import type { EnginePool } from "../engine/pool.js";
-import { readPart10 } from "../dicom/part10.js";
-import { tagOf } from "../dicom/tag.js";
-import { asciiValue } from "../dicom/values.js";
+import { readInstanceHeader } from "../dicom/instance-header.js";
 import { AnonymizerError } from "../errors.js";
 import { conflict, HttpProblem, notFound, payloadTooLarge, unprocessable } from "../http/problem.js";
 import type { ProfileChoice } from "../http/profile-choice.js";
@@ -295,20 +293,20 @@ export class SessionService {
   }
 }
 
-const SOP_CLASS_UID = tagOf(0x0008, 0x0016);
-const SOP_INSTANCE_UID = tagOf(0x0008, 0x0018);
-const MODALITY = tagOf(0x0008, 0x0060);
-
 /** Reads just enough of an upload to list it (and to refuse what is not an instance). */
 function describe(data: Buffer, index: number): InstanceInfo | { reason: string } {
   try {
-    const { dataset } = readPart10(data);
-    const value = (tag: number) => asciiValue(dataset.find((e) => e.tag === tag)?.value);
-    const sopInstanceUID = value(SOP_INSTANCE_UID);
-    const sopClassUID = value(SOP_CLASS_UID);
-    if (!sopInstanceUID || !sopClassUID)
+    const header = readInstanceHeader(data);
+    if (!header.sopInstanceUID || !header.sopClassUID) {
       return { reason: "dataset has no SOP Class UID (0008,0016) or SOP Instance UID (0008,0018)" };
-    return { index, sopInstanceUID, sopClassUID, modality: value(MODALITY), bytes: data.length };
+    }
+    return {
+      index,
+      sopInstanceUID: header.sopInstanceUID,
+      sopClassUID: header.sopClassUID,
+      modality: header.modality,
+      bytes: data.length,
+    };
   } catch (error) {
     if (error instanceof AnonymizerError) return { reason: error.message };
     return { reason: "unreadable DICOM" };
