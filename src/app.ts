@@ -104,6 +104,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     },
     authenticate: makeAuthenticator(config.apiTokens),
     sessions,
+    storeReady: () => store.ready(),
     countInstances: (label: string, outcomes: ReadonlyArray<InstanceOutcome | AnonymizedChunks>) => {
       for (const o of outcomes) {
         metrics.instances.inc({ profile: label, outcome: o.status });

@@ -25,6 +25,8 @@ export interface AppContext {
   /** The request's owner (hash of its bearer token), null without API_TOKENS; throws 401. */
   readonly authenticate: (request: FastifyRequest) => Owner;
   readonly sessions: SessionService;
+  /** The session store answers (Redis reachable). */
+  readonly storeReady: () => Promise<boolean>;
   readonly forwarder: Forwarder;
 }
 

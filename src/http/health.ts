@@ -6,13 +6,15 @@ export default async function healthRoutes(app: FastifyInstance, ctx: AppContext
   app.get("/healthz", async () => ({ status: "ok" }));
 
   app.get("/readyz", async (_request, reply) => {
-    const ready = ctx.engine.threads > 0 && ctx.registry.names().length > 0;
+    const store = await ctx.storeReady();
+    const ready = ctx.engine.threads > 0 && ctx.registry.names().length > 0 && store;
     reply.code(ready ? 200 : 503);
     return {
-      status: ready ? "ready" : "starting",
+      status: ready ? "ready" : "not ready",
       workers: ctx.engine.threads,
       queued: ctx.engine.queued,
       profiles: ctx.registry.names().length,
+      sessionStore: store ? "up" : "down",
     };
   });
 

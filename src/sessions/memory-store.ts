@@ -86,6 +86,10 @@ export class MemorySessionStore implements SessionStore {
     return total;
   }
 
+  async ready(): Promise<boolean> {
+    return true;
+  }
+
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.sessions.clear();

@@ -19,10 +19,20 @@ export class RedisSessionStore implements SessionStore {
 
   constructor(url: string) {
     this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    // Connection errors surface through /readyz and the failing commands; the event itself carries
+    // nothing a log needs (and ioredis prints unhandled ones).
+    this.redis.on("error", () => undefined);
   }
 
-  async ping(): Promise<void> {
-    await this.redis.ping();
+  async ready(): Promise<boolean> {
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000).unref());
+    return Promise.race([
+      this.redis.ping().then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   }
 
   async putMeta(meta: SessionMeta): Promise<void> {
@@ -91,6 +101,6 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit();
+    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -49,5 +49,7 @@ export interface SessionStore {
   delete(id: string, count: number): Promise<void>;
   /** Bytes held by all live sessions (for the global limit), from their metadata. */
   totalBytes(): Promise<number>;
+  /** True when the store answers (for /readyz). */
+  ready(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -97,6 +97,16 @@ describe("session limits", () => {
   });
 });
 
+describe("readiness", () => {
+  it("is 503 while the Redis session store does not answer", async () => {
+    const t = await app({ SESSION_STORE: "redis://127.0.0.1:1" });
+    const res = await t.app.inject({ url: "/readyz" });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ status: "not ready", sessionStore: "down" });
+    expect((await t.app.inject({ url: "/healthz" })).statusCode).toBe(200);
+  });
+});
+
 describe("memory", () => {
   it("returns to its baseline after sessions are deleted (in-memory store)", async () => {
     v8.setFlagsFromString("--expose-gc");
