@@ -23,6 +23,7 @@ import type { UploadPart } from "../upload/limits.js";
 import { DICOM, isProfilePart, parseMediaType, readUpload } from "../upload/read-upload.js";
 import { Readable } from "node:stream";
 import type { Owner } from "./auth.js";
+import { InFlight } from "./in-flight.js";
 import type { AppContext } from "./context.js";
 import {
   badRequest,
@@ -201,10 +202,15 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
       const tasks: Array<
         Promise<{ header: InstanceHeader; outcome: Awaited<ReturnType<typeof ctx.engine.anonymize>> }>
       > = [];
+      // As /anonymize: a bounded number of instances in flight, so a large study never queues
+      // unbounded work.
+      const inFlight = new InFlight(ctx.process.maxInFlight);
       for await (const { part, header } of screened()) {
-        tasks.push(
-          ctx.engine.anonymize(part.data, choice.ref, true).then((outcome) => ({ header, outcome })),
-        );
+        const task = ctx.engine
+          .anonymize(part.data, choice.ref, true)
+          .then((outcome) => ({ header, outcome }));
+        tasks.push(task);
+        await inFlight.add(task);
       }
       const results = await Promise.all(tasks);
       ctx.countInstances(

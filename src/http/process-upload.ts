@@ -9,6 +9,7 @@ import type { EnginePool } from "../engine/pool.js";
 import type { ProfileRegistry } from "../profiles/registry.js";
 import type { UploadLimits } from "../upload/limits.js";
 import { isProfilePart, readUpload } from "../upload/read-upload.js";
+import { InFlight } from "./in-flight.js";
 import { badRequest } from "./problem.js";
 import { customProfile, namedProfile, type ProfileChoice } from "./profile-choice.js";
 
@@ -32,7 +33,7 @@ export async function processUpload(
 ): Promise<Processed> {
   let choice: ProfileChoice | undefined = profileName ? namedProfile(deps.registry, profileName) : undefined;
   const pending: Array<Promise<AnonymizedChunks | FailedInstance>> = [];
-  const inFlight = new Set<Promise<AnonymizedChunks | FailedInstance>>();
+  const inFlight = new InFlight(deps.maxInFlight);
   for await (const part of readUpload(request, deps.limits)) {
     if (isProfilePart(part)) {
       if (profileName) throw badRequest("send either ?profile= or a custom profile part, not both");
@@ -45,10 +46,7 @@ export async function processUpload(
     // The upload's memory moves to the worker and comes back as the output's pixel data.
     const task = deps.engine.anonymizeChunks(part.data, choice.ref);
     pending.push(task);
-    inFlight.add(task);
-    const settle = () => inFlight.delete(task);
-    task.then(settle, settle);
-    if (inFlight.size >= deps.maxInFlight) await Promise.race(inFlight);
+    await inFlight.add(task);
   }
   if (pending.length === 0) throw badRequest("the request carries no DICOM instance");
   return { choice: choice!, outcomes: await Promise.all(pending) };
