@@ -89,7 +89,12 @@ export class FileJob {
         outputBytes: 0,
       };
     }
-    const outcome = anonymizeInstanceChunks(input, { plan: this.plan, uids: this.uids });
+    // Without an audit file the changes are only counted: no before/after text to build.
+    const outcome = anonymizeInstanceChunks(input, {
+      plan: this.plan,
+      uids: this.uids,
+      auditValues: this.withChanges,
+    });
     if (outcome.status === "failed") {
       return {
         index,

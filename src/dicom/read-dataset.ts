@@ -138,7 +138,8 @@ function readElement(
     length = readU32(c, enc);
   }
 
-  const dictionaryVr = lookupTag(tag)?.vr;
+  // The dictionary is asked only in the rare cases that need it (undefined lengths, UN): not per element.
+  const dictionaryVr = (): string | undefined => lookupTag(tag)?.vr;
   if (length === UNDEFINED_LENGTH) {
     if (tag === PIXEL_DATA) return readFragments(c, end, enc, tag, vr);
     if (vr === "SQ") return { tag, vr, items: readItems(c, enc, end, depth, true), undefinedLength: true };
@@ -152,7 +153,7 @@ function readElement(
         implicitItems: true,
       };
     }
-    if (dictionaryVr === "SQ")
+    if (dictionaryVr() === "SQ")
       return { tag, vr, items: readItems(c, enc, end, depth, true), undefinedLength: true };
     throw new DicomParseError(
       `element ${tagParen(tag)} (${vr}) at offset ${headerStart} has undefined length`,
@@ -172,7 +173,7 @@ function readElement(
   // A known sequence sent as UN with a defined length (e.g. by a node that did not know the tag):
   // parse it so its contents are de-identified like any sequence. If that fails, keep the raw bytes;
   // the engine refuses to keep such an element.
-  if (vr === "UN" && dictionaryVr === "SQ" && length > 0) {
+  if (vr === "UN" && length > 0 && dictionaryVr() === "SQ") {
     const save = c.offset;
     try {
       const items = readItems(c, IMPLICIT_LE, valueEnd, depth, false);

@@ -67,6 +67,8 @@ export interface AnonymizeContext {
    * output away before the next instance may reuse one buffer (no page faults on every instance).
    */
   readonly allocate?: Allocator;
+  /** Put before/after text into the changes (default); off, the changes carry tags and actions only. */
+  readonly auditValues?: boolean;
 }
 
 const methodCache = new WeakMap<Plan, DataElement[]>();
@@ -140,7 +142,10 @@ interface Prepared {
 }
 
 /** parse -> checks -> apply -> method attributes: everything before the bytes are written. */
-function prepare(input: Buffer, { plan, uids, read }: AnonymizeContext): Prepared | FailedInstance {
+function prepare(
+  input: Buffer,
+  { plan, uids, read, auditValues }: AnonymizeContext,
+): Prepared | FailedInstance {
   const t0 = performance.now();
   const parsed = readPart10(input, read);
   const t1 = performance.now();
@@ -165,7 +170,7 @@ function prepare(input: Buffer, { plan, uids, read }: AnonymizeContext): Prepare
       "Burned In Annotation (0028,0301) is YES and this profile does not clean pixel data",
     );
   }
-  const applied = applyPlan(parsed.dataset, plan, uids);
+  const applied = applyPlan(parsed.dataset, plan, uids, auditValues ?? true);
   let method = methodCache.get(plan);
   if (!method) {
     method = methodElements(plan);

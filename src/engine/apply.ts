@@ -65,9 +65,16 @@ interface Walk {
   readonly generatedPaths: Set<string>;
   readonly identifiers: () => RegExp | undefined;
   readonly dateShiftDays: (maxDays: number) => number;
+  /** Record before/after text in the audit (a batch run without an audit file only counts changes). */
+  readonly auditValues: boolean;
 }
 
-export function applyPlan(dataset: readonly DataElement[], plan: Plan, uids: UidMapper): ApplyResult {
+export function applyPlan(
+  dataset: readonly DataElement[],
+  plan: Plan,
+  uids: UidMapper,
+  auditValues = true,
+): ApplyResult {
   let matcher: RegExp | undefined | null = null;
   let patientId: string | undefined;
   const walk: Walk = {
@@ -76,6 +83,7 @@ export function applyPlan(dataset: readonly DataElement[], plan: Plan, uids: Uid
     changes: [],
     originals: [],
     generatedPaths: new Set(),
+    auditValues,
     identifiers: () => {
       if (matcher === null) matcher = identifierMatcher(collectIdentifiers(dataset, plan, DEFAULT_CHARSET));
       return matcher;
@@ -221,7 +229,14 @@ function applyRule(
   }
   if (Buffer.compare(outcome.value, value) === 0) return e;
   const next: DataElement = { tag: e.tag, vr: e.vr, value: outcome.value, undefinedLength: false };
-  record(walk, e, path, rule.action, charset, describeValue(outcome.value, e.vr, charset));
+  record(
+    walk,
+    e,
+    path,
+    rule.action,
+    charset,
+    walk.auditValues ? describeValue(outcome.value, e.vr, charset) : "",
+  );
   walk.originals.push({ tag: e.tag, vr: e.vr, value });
   if (rule.action !== "cleanText") walk.generatedPaths.add(path);
   return next;
@@ -235,11 +250,13 @@ function record(
   charset: Charset,
   after: string | null,
 ): void {
-  const before = e.items
-    ? `<${e.items.length} items>`
-    : e.fragments
-      ? `<${e.fragments.length} bytes>`
-      : describeValue(e.value, e.vr, charset);
+  const before = !walk.auditValues
+    ? ""
+    : e.items
+      ? `<${e.items.length} items>`
+      : e.fragments
+        ? `<${e.fragments.length} bytes>`
+        : describeValue(e.value, e.vr, charset);
   walk.changes.push({
     path,
     tag: tagHex(e.tag),

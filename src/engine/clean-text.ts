@@ -27,9 +27,22 @@ export function identifierMatcher(values: Iterable<string>): RegExp | undefined 
   }
   if (tokens.size === 0) return undefined;
   // Longest first, so "SMITH JOHN" goes before "SMITH".
-  const alternatives = [...tokens].sort((a, b) => b.length - a.length).map(escapeRegExp);
-  return new RegExp(`(?<![\\p{L}\\p{N}])(${alternatives.join("|")})(?![\\p{L}\\p{N}])`, "giu");
+  const alternatives = [...tokens]
+    .sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
+    .map(escapeRegExp)
+    .join("|");
+  // The instances of a series share their identifiers: compile once per set, not per instance.
+  let matcher = compiled.get(alternatives);
+  if (!matcher) {
+    matcher = new RegExp(`(?<![\\p{L}\\p{N}])(${alternatives})(?![\\p{L}\\p{N}])`, "giu");
+    if (compiled.size >= 256) compiled.clear();
+    compiled.set(alternatives, matcher);
+  }
+  return matcher;
 }
+
+/** Global regexes are safe to share: String.prototype.replace starts them from index 0. */
+const compiled = new Map<string, RegExp>();
 
 export function cleanText(text: string, identifiers: RegExp | undefined): string {
   let out = identifiers ? text.replace(identifiers, "") : text;
