@@ -19,11 +19,3 @@ export function encodeValue(text: string, vr: string, encoding: BufferEncoding =
   raw.copy(padded);
   return padded;
 }
-
-/** True when every byte is printable ASCII or a DICOM control character (LF, FF, CR, TAB). */
-export function isAscii(bytes: Uint8Array): boolean {
-  for (const b of bytes)
-    if (b > 0x7e || (b < 0x20 && b !== 0x0a && b !== 0x0c && b !== 0x0d && b !== 0x09 && b !== 0))
-      return false;
-  return true;
-}

@@ -80,8 +80,6 @@ export const CHARSET_VRS = new Set(["LO", "LT", "PN", "SH", "ST", "UC", "UT"]);
 /** Text VRs where a backslash is an ordinary character, not a value separator. */
 export const SINGLE_VALUE_TEXT_VRS = new Set(["LT", "ST", "UT", "UR"]);
 
-export const isStringVr = (vr: string): boolean => STRING_VRS.has(vr);
-
 /** UI values are padded with NUL, other strings with a space (PS3.5 6.2). */
 export const paddingByte = (vr: string): number => (vr === "UI" ? 0x00 : STRING_VRS.has(vr) ? 0x20 : 0x00);
 
