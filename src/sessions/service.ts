@@ -56,6 +56,7 @@ export class SessionService {
       profile: null,
       instances: [],
       bytes: 0,
+      stagedBytes: 0,
     };
     await this.store.putMeta(meta);
     try {
@@ -161,17 +162,26 @@ export class SessionService {
       await this.store.putInstance(meta.id, "staged", meta.instances[i]!.index, o.output, meta.expiresAt);
     }
     await this.store.putAudit(meta.id, JSON.stringify(audit), meta.expiresAt);
-    meta = { ...meta, state: "applied", profile: audit.profile, bytes: meta.bytes + staged };
+    meta = {
+      ...meta,
+      state: "applied",
+      profile: audit.profile,
+      bytes: meta.bytes + staged,
+      stagedBytes: staged,
+    };
     await this.store.putMeta(meta);
     return { meta, audit };
   }
 
   private async dropStaged(meta: SessionMeta): Promise<SessionMeta> {
-    let staged = 0;
-    for (const info of meta.instances)
-      staged += (await this.store.getInstance(meta.id, "staged", info.index))?.length ?? 0;
     await this.store.deleteVersion(meta.id, "staged", meta.instances.length);
-    const next: SessionMeta = { ...meta, state: "open", profile: null, bytes: meta.bytes - staged };
+    const next: SessionMeta = {
+      ...meta,
+      state: "open",
+      profile: null,
+      bytes: meta.bytes - meta.stagedBytes,
+      stagedBytes: 0,
+    };
     await this.store.putMeta(next);
     return next;
   }
@@ -216,11 +226,6 @@ export class SessionService {
   /** Originals go; the listing then names the de-identified instances. Idempotent. */
   async markCommitted(meta: SessionMeta, audit: Audit): Promise<SessionMeta> {
     if (meta.state === "committed") return meta;
-    const originals = await Promise.all(
-      meta.instances.map(
-        async (info) => (await this.store.getInstance(meta.id, "original", info.index))?.length ?? 0,
-      ),
-    );
     await this.store.deleteVersion(meta.id, "original", meta.instances.length);
     const instances = meta.instances.map((info, i) => ({
       ...info,
@@ -230,7 +235,7 @@ export class SessionService {
       ...meta,
       state: "committed",
       instances,
-      bytes: meta.bytes - originals.reduce((a, b) => a + b, 0),
+      bytes: meta.stagedBytes,
     };
     await this.store.putMeta(next);
     return next;
@@ -265,6 +270,7 @@ export class SessionService {
       profile: audit.profile,
       instances: infos,
       bytes,
+      stagedBytes: bytes,
     };
     await this.store.putMeta(meta);
     for (const [i, { outcome }] of instances.entries())

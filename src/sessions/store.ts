@@ -32,6 +32,8 @@ export interface SessionMeta {
   readonly instances: readonly InstanceInfo[];
   /** Bytes of originals plus staged copies held for this session. */
   readonly bytes: number;
+  /** The staged copies' share of `bytes` (the rest is originals). */
+  readonly stagedBytes: number;
 }
 
 export type Version = "original" | "staged";
