@@ -108,7 +108,7 @@ function charsetIn(elements: readonly DataElement[], inherited: Charset): Charse
 }
 
 /** Private creator strings of this item, by creator tag. */
-function creatorsIn(elements: readonly DataElement[]): Map<Tag, string> {
+export function creatorsIn(elements: readonly DataElement[]): Map<Tag, string> {
   const creators = new Map<Tag, string>();
   for (const e of elements) if (isPrivateCreator(e.tag)) creators.set(e.tag, asciiValue(e.value));
   return creators;

@@ -16,12 +16,11 @@ import {
   SOP_INSTANCE_UID,
   tagHex,
   tagParen,
-  type Tag,
 } from "../dicom/tag.js";
 import { asciiValue } from "../dicom/values.js";
 import { STRING_VRS } from "../dicom/vr.js";
 import { VerificationError } from "../errors.js";
-import { ruleForElement, type ChangedOriginal } from "./apply.js";
+import { creatorsIn, ruleForElement, type ChangedOriginal } from "./apply.js";
 import { METHOD_TAGS } from "./deidentification-method.js";
 import type { Plan } from "./plan.js";
 
@@ -79,8 +78,7 @@ function checkElements(
   generatedPaths: ReadonlySet<string>,
   carried: string[],
 ): void {
-  const creators = new Map<Tag, string>();
-  for (const e of elements) if (isPrivateCreator(e.tag)) creators.set(e.tag, asciiValue(e.value));
+  const creators = creatorsIn(elements);
   for (const e of elements) {
     const path = prefix + tagHex(e.tag);
     if (topLevel && METHOD_TAGS.has(e.tag)) continue;

@@ -33,7 +33,7 @@ import {
   notFound,
   unsupportedMediaType,
 } from "./problem.js";
-import { namedProfile } from "./profile-choice.js";
+import { namedProfile, profileLabel } from "./profile-choice.js";
 
 const DICOM_JSON = "application/dicom+json";
 
@@ -120,7 +120,10 @@ export function makeForwarder(ctx: Omit<AppContext, "forwarder">): Forwarder {
           });
       }
       if (failed.length === 0) await ctx.sessions.markCommitted(meta, audit);
-      ctx.metrics.instances.inc({ profile: audit.profile.name, outcome: "forwarded" }, referenced.length);
+      ctx.metrics.instances.inc(
+        { profile: profileLabel(ctx.registry, audit.profile.name), outcome: "forwarded" },
+        referenced.length,
+      );
       reply.header("location", `/sessions/${id}`);
       return sendStow(reply, referenced, failed);
     },

@@ -34,3 +34,8 @@ export function customProfile(registry: ProfileRegistry, data: Buffer): ProfileC
 }
 
 export type { EnginePool };
+
+/** The metrics label of a profile: its name when it is a registered profile, else "custom". */
+export function profileLabel(registry: ProfileRegistry, name: string): string {
+  return registry.names().includes(name) ? name : "custom";
+}

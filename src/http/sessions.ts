@@ -9,7 +9,7 @@ import type { UploadLimits, UploadPart } from "../upload/limits.js";
 import type { AppContext } from "./context.js";
 import { negotiate } from "./negotiate.js";
 import { badRequest, notAcceptable } from "./problem.js";
-import { namedProfile } from "./profile-choice.js";
+import { namedProfile, profileLabel } from "./profile-choice.js";
 import { sendResult } from "./send-result.js";
 
 function view(meta: SessionMeta) {
@@ -137,7 +137,7 @@ export default async function sessionRoutes(app: FastifyInstance, ctx: AppContex
         return ctx.forwarder.forwardSession(reply, request.params.id, who, request.query.destination);
       const format = negotiate(request.headers.accept);
       const { audit, outputs } = await sessions.commit(request.params.id, who);
-      const label = ctx.registry.get(audit.profile.name) ? audit.profile.name : "custom";
+      const label = profileLabel(ctx.registry, audit.profile.name);
       ctx.metrics.instances.inc({ profile: label, outcome: "committed" }, outputs.length);
       return sendResult(reply, format, withoutBefore(audit), outputs);
     },
