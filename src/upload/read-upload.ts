@@ -90,11 +90,12 @@ async function readSingle(request: FastifyRequest, limits: UploadLimits): Promis
   if (declared > limits.maxPartBytes) throw partTooLarge(limits);
   const body = new BodyPace(limits).iterate<Buffer>(request.raw, chunkSize);
   if (Number.isInteger(declared) && declared > 0) {
-    // The size is known: one buffer, filled in place (no chunk list, no second copy).
-    limits.admission?.buffer(declared);
+    // The size is known: one buffer, filled in place (no chunk list, no second copy). Its pages
+    // are committed as they are written, so the bytes count against the budget as they arrive.
     const data = Buffer.allocUnsafeSlow(declared);
     let offset = 0;
     for await (const chunk of body) {
+      limits.admission?.buffer(chunk.length);
       const c = chunk as Buffer;
       if (offset + c.length > declared) throw badRequest("the body is longer than its Content-Length");
       c.copy(data, offset);

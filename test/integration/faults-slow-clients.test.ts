@@ -8,6 +8,8 @@
 import net from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HttpProblem } from "../../src/http/problem.js";
+import { BodyPace, chunkSize } from "../../src/upload/pace.js";
 import { testApp, type TestApp } from "../helpers/app.js";
 import { corpusFile } from "../helpers/corpus.js";
 
@@ -192,7 +194,7 @@ describe("bytes buffered before admission (MAX_RECEIVING_BYTES)", () => {
         return res;
       };
 
-      // A sender that declared 39,206 bytes and stalls holds them (not a slot) while it sends.
+      // A sender that has sent 30,000 of its 39,206 bytes and stalls holds them (not a slot).
       const holder = net.connect((budget.app.server.address() as AddressInfo).port, "127.0.0.1");
       sockets.add(holder);
       holder.on("error", () => {});
@@ -200,7 +202,7 @@ describe("bytes buffered before admission (MAX_RECEIVING_BYTES)", () => {
       holder.write(
         `POST /anonymize HTTP/1.1\r\nHost: x\r\nContent-Type: application/dicom\r\nContent-Length: ${larger.length}\r\n\r\n`,
       );
-      holder.write(larger.subarray(0, 1000));
+      holder.write(larger.subarray(0, 30_000));
       await new Promise((r) => setTimeout(r, 300));
 
       const over = await send(larger);
@@ -215,4 +217,47 @@ describe("bytes buffered before admission (MAX_RECEIVING_BYTES)", () => {
       await budget.app.close();
     }
   }, 30_000);
+});
+
+describe("the minimum body rate counts only time spent waiting for the client", () => {
+  const limits = {
+    maxParts: 10,
+    maxPartBytes: 1e6,
+    maxRequestBytes: 1e6,
+    minBytesPerSecond: 1e6,
+    rateWindowMs: 500,
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("a consumer that holds back (a busy engine) never makes a fast sender too slow", async () => {
+    async function* instant() {
+      for (let i = 0; i < 8; i++) yield Buffer.alloc(100);
+    }
+    let n = 0;
+    for await (const chunk of new BodyPace(limits).iterate(instant(), chunkSize)) {
+      n += chunk.length;
+      await sleep(200); // 1.6 s of wall time in all, more than three windows
+    }
+    expect(n).toBe(800);
+  });
+
+  it("a sender below the rate is cut with 408 after one window of waiting", async () => {
+    async function* slow() {
+      for (let i = 0; i < 20; i++) {
+        await sleep(100);
+        yield Buffer.alloc(100);
+      }
+    }
+    const started = performance.now();
+    let error: unknown;
+    try {
+      for await (const _ of new BodyPace(limits).iterate(slow(), chunkSize));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(HttpProblem);
+    expect((error as HttpProblem).status).toBe(408);
+    expect((error as HttpProblem).headers.connection).toBe("close");
+    expect(performance.now() - started).toBeLessThan(1500);
+  });
 });
