@@ -15,6 +15,7 @@ import { outputBytesOf, type AnonymizedChunks, type InstanceOutcome } from "./en
 import { EnginePool } from "./engine/pool.js";
 import { resolveSecret } from "./engine/secret.js";
 import anonymizeRoutes from "./http/anonymize.js";
+import { clientErrorHandler } from "./http/client-error.js";
 import type { AppContext } from "./http/context.js";
 import docsRoutes from "./http/docs.js";
 import healthRoutes from "./http/health.js";
@@ -59,6 +60,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     requestTimeout: config.requestTimeoutMs,
     // Slow headers are cut at HEADERS_TIMEOUT_MS, checked every second (node's default: 30 s).
     http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+    clientErrorHandler,
     return503OnClosing: true,
   });
   if (secret.ephemeral)

@@ -111,8 +111,11 @@ describe("clients that trickle their requests", () => {
     const headers = slowClient({ head: head("/anonymize", "application/dicom"), trickleHead: true });
     await new Promise((r) => setTimeout(r, 500));
 
-    // 7 slow bodies against 2 slots: a normal request is still admitted.
-    const normal = await normalAnonymize();
+    // 7 slow bodies against 2 slots: a normal request is still admitted. (A second try after a 503:
+    // on a loaded machine the event-loop-delay guard may answer one; slots held by the slow clients
+    // would answer 503 every time.)
+    let normal = await normalAnonymize();
+    if (normal.status === 503) normal = await normalAnonymize();
     expect(normal.status).toBe(200);
 
     const guard = new Promise<never>((_, reject) =>
@@ -135,9 +138,26 @@ describe("clients that trickle their requests", () => {
     expect(ends.some((e) => e.status === 408)).toBe(true);
     expect(headerEnd.ms).toBeLessThan(HEADERS_MS + SLACK_MS);
     expect([408, undefined]).toContain(headerEnd.status);
+    if (headerEnd.status === 408)
+      expect(headerEnd.answer).toMatch(/content-type: application\/problem\+json/i);
     // After they are gone, the service still answers.
     expect((await normalAnonymize()).status).toBe(200);
   }, 40_000);
+
+  it("what node:http rejects before a route (unparsable HTTP) is problem+json too", async () => {
+    const socket = net.connect(port, "127.0.0.1");
+    sockets.add(socket);
+    let answer = "";
+    socket.on("data", (c: Buffer) => (answer += c.toString("latin1")));
+    socket.on("error", () => {});
+    await new Promise((r) => socket.on("connect", r));
+    socket.write("NOT HTTP AT ALL\r\n\r\n");
+    await new Promise((r) => socket.on("close", r));
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toMatch(/content-type: application\/problem\+json/i);
+    const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { status: number };
+    expect(body.status).toBe(400);
+  });
 
   it("a body slower than the window but above the minimum rate is accepted", async () => {
     const data = corpusFile("mr-small-implicit-le.dcm");
