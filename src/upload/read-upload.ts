@@ -46,14 +46,16 @@ export const isProfilePart = (part: UploadPart): boolean =>
 
 /**
  * The parts of the request's body, paced (a minimum rate, 408 below it) and, with
- * limits.admission, admitted to a slot when the first part is complete: a client that is slow to
- * send holds no slot.
+ * limits.admission, admitted to a slot when the first instance is complete (a custom profile part
+ * before it does not count): a client that is slow to send holds no slot.
  */
 export async function* readUpload(request: FastifyRequest, limits: UploadLimits): AsyncGenerator<UploadPart> {
   let admitted = false;
   for await (const part of readParts(request, limits)) {
-    if (!admitted) limits.admission?.admit();
-    admitted = true;
+    if (!admitted && !isProfilePart(part)) {
+      limits.admission?.admit();
+      admitted = true;
+    }
     yield part;
   }
 }

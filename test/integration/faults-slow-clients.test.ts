@@ -104,6 +104,14 @@ describe("clients that trickle their requests", () => {
       slowClient({ head: head("/anonymize", "application/dicom") }),
       slowClient({ head: head("/anonymize", related), body: partHead }),
       slowClient({ head: head("/anonymize", "multipart/form-data; boundary=slow"), body: formHead }),
+      // A custom profile arrives at once, then the instance trickles: still no slot (two of them
+      // would take both slots if the profile part took one).
+      ...[1, 2].map(() =>
+        slowClient({
+          head: head("/anonymize", "multipart/form-data; boundary=slow"),
+          body: `--slow\r\nContent-Disposition: form-data; name="profile"\r\n\r\n${JSON.stringify({ name: "mine", description: "", version: "1", extends: "hipaa", rules: [] })}\r\n${formHead}`,
+        }),
+      ),
       slowClient({ head: head("/dicomweb/studies", related), body: partHead }),
       slowClient({ head: head("/sessions", "application/dicom") }),
       slowClient({ head: head("/sessions", related), body: partHead }),
@@ -111,7 +119,7 @@ describe("clients that trickle their requests", () => {
     const headers = slowClient({ head: head("/anonymize", "application/dicom"), trickleHead: true });
     await new Promise((r) => setTimeout(r, 500));
 
-    // 7 slow bodies against 2 slots: a normal request is still admitted. (A second try after a 503:
+    // 9 slow bodies against 2 slots: a normal request is still admitted. (A second try after a 503:
     // on a loaded machine the event-loop-delay guard may answer one; slots held by the slow clients
     // would answer 503 every time.)
     let normal = await normalAnonymize();
