@@ -150,6 +150,9 @@ describe("clients that trickle their requests", () => {
       expect(headerEnd.answer).toMatch(/content-type: application\/problem\+json/i);
     // After they are gone, the service still answers.
     expect((await normalAnonymize()).status).toBe(200);
+    // Cut off as a client fault: nothing logged as an unexpected (500) error.
+    expect(t.logs.join("")).not.toMatch(/unexpected error|"status":500/);
+    expect(t.logs.join("")).toMatch(/"status":408/);
   }, 40_000);
 
   it("what node:http rejects before a route (unparsable HTTP) is problem+json too", async () => {
