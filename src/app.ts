@@ -15,6 +15,7 @@ import { outputBytesOf, type AnonymizedChunks, type InstanceOutcome } from "./en
 import { EnginePool } from "./engine/pool.js";
 import { resolveSecret } from "./engine/secret.js";
 import anonymizeRoutes from "./http/anonymize.js";
+import { clientErrorHandler } from "./http/client-error.js";
 import type { AppContext } from "./http/context.js";
 import docsRoutes from "./http/docs.js";
 import healthRoutes from "./http/health.js";
@@ -28,6 +29,7 @@ import { MemorySessionStore } from "./sessions/memory-store.js";
 import { RedisSessionStore } from "./sessions/redis-store.js";
 import { SessionService } from "./sessions/service.js";
 import { builtinProfileDir, ProfileRegistry } from "./profiles/registry.js";
+import type { Admission } from "./upload/limits.js";
 
 export interface BuildOptions {
   readonly config: Config;
@@ -56,6 +58,9 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     // We log one line per request ourselves, with the route pattern and never the URL.
     logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: config.requestTimeoutMs,
+    // Slow headers are cut at HEADERS_TIMEOUT_MS, checked every second (node's default: 30 s).
+    http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+    clientErrorHandler,
     return503OnClosing: true,
   });
   if (secret.ephemeral)
@@ -78,6 +83,19 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   });
   const metrics = new Metrics();
   let active = 0;
+  const take = () => {
+    if (active >= config.maxConcurrentRequests) throw overloaded(5);
+    active++;
+  };
+  // Bytes buffered by uploads not yet admitted to a slot (their first part is still arriving).
+  let receiving = 0;
+  const limits = {
+    maxParts: config.maxParts,
+    maxPartBytes: config.maxPartBytes,
+    maxRequestBytes: config.maxRequestBytes,
+    minBytesPerSecond: config.minBodyRate,
+    rateWindowMs: config.bodyRateWindowMs,
+  };
   const base = {
     config,
     registry,
@@ -86,20 +104,43 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     process: {
       registry,
       engine,
-      limits: {
-        maxParts: config.maxParts,
-        maxPartBytes: config.maxPartBytes,
-        maxRequestBytes: config.maxRequestBytes,
-      },
+      limits,
       maxInFlight: config.workers * 2,
     },
     admit: () => {
-      if (active >= config.maxConcurrentRequests) throw overloaded(5);
-      active++;
+      take();
       let released = false;
       return () => {
         if (!released) active--;
         released = true;
+      };
+    },
+    upload: () => {
+      let state: "receiving" | "admitted" | "released" = "receiving";
+      let reserved = 0;
+      const admission: Admission = {
+        buffer(bytes) {
+          if (state !== "receiving") return;
+          if (receiving + bytes > config.maxReceivingBytes) throw overloaded(5);
+          receiving += bytes;
+          reserved += bytes;
+        },
+        admit() {
+          if (state !== "receiving") return;
+          take();
+          receiving -= reserved;
+          reserved = 0;
+          state = "admitted";
+        },
+      };
+      return {
+        limits: { ...limits, admission },
+        release: () => {
+          if (state === "admitted") active--;
+          receiving -= reserved;
+          reserved = 0;
+          state = "released";
+        },
       };
     },
     authenticate: makeAuthenticator(config.apiTokens),

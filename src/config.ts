@@ -20,6 +20,13 @@ export interface Config {
   readonly maxRequestBytes: number;
   readonly maxInflatedBytes: number;
   readonly requestTimeoutMs: number;
+  /** Time allowed for a request's line and headers (node:http headersTimeout). */
+  readonly headersTimeoutMs: number;
+  /** A body must arrive at this average rate over each window of waiting for it (0: no minimum). */
+  readonly minBodyRate: number;
+  readonly bodyRateWindowMs: number;
+  /** Bytes of bodies buffered by requests not yet admitted to a slot (503 past it). */
+  readonly maxReceivingBytes: number;
   /** "memory", or a redis:// URL for a store that replicas share. */
   readonly sessionStore: string;
   readonly sessionTtlSeconds: number;
@@ -32,6 +39,8 @@ export interface Config {
   /** A header line sent to the destination, e.g. "Authorization: Bearer ..."; never logged. */
   readonly destinationAuthHeader: string | undefined;
   readonly destinationTimeoutMs: number;
+  /** The forward deadline grows by one second per this many bytes sent (0: a fixed deadline). */
+  readonly destinationMinRate: number;
 }
 
 export class ConfigError extends Error {}
@@ -119,6 +128,18 @@ export function loadConfig(env: Env = process.env): Config {
   if (host.trim() === "") throw new ConfigError("HOST must not be empty");
   const workers = integer(env, "WORKERS", Math.max(1, os.availableParallelism()), 1, 256);
   const defaultProfile = env.DEFAULT_PROFILE ?? "hipaa";
+  const requestTimeoutMs = integer(env, "REQUEST_TIMEOUT_MS", 10 * 60_000, 1000);
+  const headersTimeoutMs = integer(env, "HEADERS_TIMEOUT_MS", 10_000, 100);
+  if (headersTimeoutMs > requestTimeoutMs)
+    throw new ConfigError("HEADERS_TIMEOUT_MS must not be larger than REQUEST_TIMEOUT_MS");
+  const maxRequestBytes = bytes(env, "MAX_REQUEST_BYTES", 4096 * MiB);
+  const maxPartBytes = bytes(env, "MAX_PART_BYTES", 2048 * MiB);
+  const maxReceivingBytes = bytes(env, "MAX_RECEIVING_BYTES", maxRequestBytes);
+  // Before its slot a request buffers at most its first part: one such part must always fit.
+  if (maxReceivingBytes < Math.min(maxPartBytes, maxRequestBytes))
+    throw new ConfigError(
+      "MAX_RECEIVING_BYTES must be at least MAX_PART_BYTES (or MAX_REQUEST_BYTES if smaller)",
+    );
   if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(defaultProfile))
     throw new ConfigError("DEFAULT_PROFILE is not a profile name");
   return Object.freeze({
@@ -131,10 +152,14 @@ export function loadConfig(env: Env = process.env): Config {
     workers,
     maxConcurrentRequests: integer(env, "MAX_CONCURRENT_REQUESTS", workers * 4, 1),
     maxParts: integer(env, "MAX_PARTS", 10_000, 1),
-    maxPartBytes: bytes(env, "MAX_PART_BYTES", 2048 * MiB),
-    maxRequestBytes: bytes(env, "MAX_REQUEST_BYTES", 4096 * MiB),
+    maxPartBytes,
+    maxRequestBytes,
     maxInflatedBytes: bytes(env, "MAX_INFLATED_BYTES", 1024 * MiB),
-    requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10 * 60_000, 1000),
+    requestTimeoutMs,
+    headersTimeoutMs,
+    minBodyRate: integer(env, "MIN_BODY_RATE", 16 * 1024, 0),
+    bodyRateWindowMs: integer(env, "BODY_RATE_WINDOW_MS", 10_000, 100),
+    maxReceivingBytes,
     sessionStore: sessionStore(env),
     sessionTtlSeconds: integer(env, "SESSION_TTL_SECONDS", 3600, 1),
     maxSessionBytes: bytes(env, "MAX_SESSION_BYTES", 2048 * MiB),
@@ -143,5 +168,6 @@ export function loadConfig(env: Env = process.env): Config {
     destinationStowUrl: destinationUrl(env),
     destinationAuthHeader: authHeader(env),
     destinationTimeoutMs: integer(env, "DESTINATION_TIMEOUT_MS", 30_000, 100),
+    destinationMinRate: integer(env, "DESTINATION_MIN_RATE", MiB, 0),
   });
 }

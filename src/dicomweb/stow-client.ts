@@ -13,7 +13,10 @@ export interface Destination {
   readonly url: string;
   /** A whole header line ("Authorization: Bearer ...") sent with every request; never logged. */
   readonly authHeader?: string;
+  /** A deadline for the whole exchange (connect, send, response headers and body)... */
   readonly timeoutMs: number;
+  /** ...that grows by a second per this many bytes sent (0: fixed), so a large study has time to go. */
+  readonly minBytesPerSecond?: number;
 }
 
 export interface ForwardResult {
@@ -79,7 +82,17 @@ export async function forwardInstances(
 
 type Answer = { ok: true; status: number; text: string } | { ok: false; problem: string };
 
-/** node:http, so the instances stream out as they are (no concatenated copy of the study). */
+/**
+ * The destination's Store Instances Response is a few hundred bytes per instance; past this it is
+ * not read further and the forward counts as failed (nothing is lost: the instances are kept).
+ */
+export const MAX_DESTINATION_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * node:http, so the instances stream out as they are (no concatenated copy of the study).
+ * destination.timeoutMs is a deadline for the whole exchange (connect, send, response headers and
+ * body), not an idle timeout: a destination that trickles bytes or reads slowly is cut at it.
+ */
 function post(
   destination: Destination,
   headers: Record<string, string>,
@@ -88,25 +101,36 @@ function post(
   const url = new URL(destination.url);
   const client = url.protocol === "https:" ? https : http;
   return new Promise((resolve) => {
+    const abort = new AbortController();
     let settled = false;
     const done = (answer: Answer) => {
-      if (!settled) resolve(answer);
+      if (settled) return;
       settled = true;
+      clearTimeout(deadline);
+      resolve(answer);
+      // Whatever is still open (a request being sent, a response being read) goes.
+      abort.abort();
     };
-    const req = client.request(url, { method: "POST", headers }, (res) => {
+    const bytes = chunks.reduce((n, c) => n + c.length, 0);
+    const rate = destination.minBytesPerSecond ?? 0;
+    const ms = destination.timeoutMs + (rate > 0 ? Math.ceil((bytes / rate) * 1000) : 0);
+    const deadline = setTimeout(() => done({ ok: false, problem: "timeout" }), ms);
+    const req = client.request(url, { method: "POST", headers, signal: abort.signal }, (res) => {
       const parts: Buffer[] = [];
-      res.on("data", (c: Buffer) => parts.push(c));
+      let size = 0;
+      res.on("data", (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_DESTINATION_RESPONSE_BYTES) done({ ok: false, problem: "response too large" });
+        else parts.push(c);
+      });
       res.on("end", () =>
         done({ ok: true, status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8") }),
       );
       res.on("error", () => done({ ok: false, problem: "unreachable" }));
     });
-    req.setTimeout(destination.timeoutMs, () => {
-      done({ ok: false, problem: "timeout" });
-      req.destroy();
-    });
     req.on("error", () => done({ ok: false, problem: "unreachable" }));
     const stream = Readable.from(chunks);
+    stream.on("error", () => {});
     stream.pipe(req);
   });
 }

@@ -12,11 +12,11 @@ export default async function anonymizeRoutes(app: FastifyInstance, ctx: AppCont
   app.post<{ Querystring: { profile?: string } }>("/anonymize", async (request, reply) => {
     ctx.authenticate(request);
     const format = negotiate(request.headers.accept);
-    const release = ctx.admit();
+    const { limits, release } = ctx.upload();
     try {
       const { choice, outcomes } = await processUpload(
         request,
-        ctx.process,
+        { ...ctx.process, limits },
         request.query.profile,
         ctx.config.defaultProfile,
       );

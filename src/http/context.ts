@@ -9,6 +9,7 @@ import type { EnginePool } from "../engine/pool.js";
 import type { ProfileRegistry } from "../profiles/registry.js";
 import type { Metrics } from "./metrics.js";
 import type { ProcessDeps } from "./process-upload.js";
+import type { UploadLimits } from "../upload/limits.js";
 
 export interface AppContext {
   readonly config: Config;
@@ -18,6 +19,11 @@ export interface AppContext {
   readonly process: ProcessDeps;
   /** Admits one de-identification request or throws 503; call the returned function when done. */
   readonly admit: () => () => void;
+  /**
+   * For routes that read instances: the upload limits to read with, whose reader takes the slot
+   * when the first part has arrived (a slow sender holds none); release() when done.
+   */
+  readonly upload: () => { readonly limits: UploadLimits; readonly release: () => void };
   readonly countInstances: (
     profileLabel: string,
     outcomes: ReadonlyArray<InstanceOutcome | AnonymizedChunks>,

@@ -86,6 +86,7 @@ export function makeForwarder(ctx: Omit<AppContext, "forwarder">): Forwarder {
         url: ctx.config.destinationStowUrl,
         authHeader: ctx.config.destinationAuthHeader,
         timeoutMs: ctx.config.destinationTimeoutMs,
+        minBytesPerSecond: ctx.config.destinationMinRate,
       }
     : undefined;
   return {
@@ -144,10 +145,10 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
       throw notAcceptable("STOW-RS answers application/dicom+json");
     const choice = namedProfile(ctx.registry, request.params.profile ?? ctx.config.defaultProfile);
     const expectedStudy = request.params.study;
-    const release = ctx.admit();
+    const { limits, release } = ctx.upload();
     try {
       const failed: StowFailure[] = [];
-      const parts = readUpload(request, ctx.process.limits);
+      const parts = readUpload(request, limits);
       const screened = async function* (): AsyncGenerator<{ part: UploadPart; header: InstanceHeader }> {
         for await (const part of parts) {
           if (isProfilePart(part))

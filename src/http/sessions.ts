@@ -33,12 +33,9 @@ export default async function sessionRoutes(app: FastifyInstance, ctx: AppContex
     namedProfile(ctx.registry, name ?? ctx.config.defaultProfile);
 
   app.post("/sessions", async (request, reply) => {
-    const release = ctx.admit();
+    const { limits, release } = ctx.upload();
     try {
-      const { meta, rejected } = await sessions.create(
-        instancesOnly(request, ctx.process.limits),
-        owner(request),
-      );
+      const { meta, rejected } = await sessions.create(instancesOnly(request, limits), owner(request));
       return reply
         .code(201)
         .header("location", `/sessions/${meta.id}`)
@@ -51,13 +48,9 @@ export default async function sessionRoutes(app: FastifyInstance, ctx: AppContex
   app.post<{ Params: { id: string } }>("/sessions/:id/instances", async (request) => {
     const who = owner(request);
     await sessions.get(request.params.id, who);
-    const release = ctx.admit();
+    const { limits, release } = ctx.upload();
     try {
-      const { meta, rejected } = await sessions.add(
-        request.params.id,
-        who,
-        instancesOnly(request, ctx.process.limits),
-      );
+      const { meta, rejected } = await sessions.add(request.params.id, who, instancesOnly(request, limits));
       return { ...view(meta), rejected };
     } finally {
       release();

@@ -14,6 +14,7 @@ import {
   type UploadLimits,
   type UploadPart,
 } from "./limits.js";
+import { BodyPace, chunkSize } from "./pace.js";
 
 const MAX_HEADER_BYTES = 16 * 1024;
 const CRLF_CRLF = Buffer.from("\r\n\r\n");
@@ -32,7 +33,8 @@ export async function* readMultipartRelated(
   let contentType = defaultType;
   let parts = 0;
   let total = 0;
-  let body = new PartCollector(limits.maxPartBytes, () => partTooLarge(limits));
+  const newBody = () => new PartCollector(limits.maxPartBytes, () => partTooLarge(limits), limits.admission);
+  let body = newBody();
   const ready: UploadPart[] = [];
 
   const onData = (data: Buffer): void => {
@@ -99,7 +101,7 @@ export async function* readMultipartRelated(
       if (isMatch) {
         if (state === "body") {
           ready.push({ contentType, data: body.take() });
-          body = new PartCollector(limits.maxPartBytes, () => partTooLarge(limits));
+          body = newBody();
         } else if (state === "headers") {
           throw malformedMultipart("a part ends inside its headers");
         }
@@ -113,7 +115,7 @@ export async function* readMultipartRelated(
 
   // The first boundary has no CRLF in front of it; give it one so one needle finds them all.
   search.push(Buffer.from("\r\n"));
-  for await (const chunk of stream) {
+  for await (const chunk of new BodyPace(limits).iterate<Buffer>(stream, chunkSize)) {
     total += chunk.length;
     if (total > limits.maxRequestBytes) throw requestTooLarge(limits);
     search.push(chunk);

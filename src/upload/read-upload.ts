@@ -17,6 +17,7 @@ import {
   type UploadPart,
 } from "./limits.js";
 import { readMultipartRelated } from "./multipart-related.js";
+import { BodyPace, chunkSize } from "./pace.js";
 
 export const DICOM = "application/dicom";
 
@@ -43,7 +44,23 @@ export function parseMediaType(header: string | undefined): MediaType | undefine
 export const isProfilePart = (part: UploadPart): boolean =>
   parseMediaType(part.contentType)?.type === "application/json";
 
+/**
+ * The parts of the request's body, paced (a minimum rate, 408 below it) and, with
+ * limits.admission, admitted to a slot when the first instance is complete (a custom profile part
+ * before it does not count): a client that is slow to send holds no slot.
+ */
 export async function* readUpload(request: FastifyRequest, limits: UploadLimits): AsyncGenerator<UploadPart> {
+  let admitted = false;
+  for await (const part of readParts(request, limits)) {
+    if (!admitted && !isProfilePart(part)) {
+      limits.admission?.admit();
+      admitted = true;
+    }
+    yield part;
+  }
+}
+
+async function* readParts(request: FastifyRequest, limits: UploadLimits): AsyncGenerator<UploadPart> {
   const media = parseMediaType(request.headers["content-type"]);
   switch (media?.type) {
     case DICOM:
@@ -73,11 +90,14 @@ async function readSingle(request: FastifyRequest, limits: UploadLimits): Promis
   const declared = Number(request.headers["content-length"]);
   if (declared > limits.maxRequestBytes) throw requestTooLarge(limits);
   if (declared > limits.maxPartBytes) throw partTooLarge(limits);
+  const body = new BodyPace(limits).iterate<Buffer>(request.raw, chunkSize);
   if (Number.isInteger(declared) && declared > 0) {
-    // The size is known: one buffer, filled in place (no chunk list, no second copy).
+    // The size is known: one buffer, filled in place (no chunk list, no second copy). Its pages
+    // are committed as they are written, so the bytes count against the budget as they arrive.
     const data = Buffer.allocUnsafeSlow(declared);
     let offset = 0;
-    for await (const chunk of request.raw) {
+    for await (const chunk of body) {
+      limits.admission?.buffer(chunk.length);
       const c = chunk as Buffer;
       if (offset + c.length > declared) throw badRequest("the body is longer than its Content-Length");
       c.copy(data, offset);
@@ -86,10 +106,12 @@ async function readSingle(request: FastifyRequest, limits: UploadLimits): Promis
     if (offset !== declared) throw badRequest("the body is shorter than its Content-Length");
     return { contentType: DICOM, data };
   }
-  const collector = new PartCollector(Math.min(limits.maxPartBytes, limits.maxRequestBytes), () =>
-    limits.maxPartBytes < limits.maxRequestBytes ? partTooLarge(limits) : requestTooLarge(limits),
+  const collector = new PartCollector(
+    Math.min(limits.maxPartBytes, limits.maxRequestBytes),
+    () => (limits.maxPartBytes < limits.maxRequestBytes ? partTooLarge(limits) : requestTooLarge(limits)),
+    limits.admission,
   );
-  for await (const chunk of request.raw) collector.add(chunk as Buffer);
+  for await (const chunk of body) collector.add(chunk);
   if (collector.size === 0) throw badRequest("the request body is empty");
   return { contentType: DICOM, data: collector.take() };
 }
@@ -97,18 +119,21 @@ async function readSingle(request: FastifyRequest, limits: UploadLimits): Promis
 async function* readFormData(request: FastifyRequest, limits: UploadLimits): AsyncGenerator<UploadPart> {
   let parts = 0;
   let total = 0;
-  for await (const part of request.parts()) {
+  // One pace for the whole form: file bytes and field values count, waits between parts too.
+  const pace = new BodyPace(limits);
+  const form = pace.iterate(request.parts(), (p) => (p.type === "field" ? String(p.value).length : 0));
+  for await (const part of form) {
     if (++parts > limits.maxParts) throw tooManyParts(limits);
     if (part.type === "field") {
       if (part.fieldname === "profile")
         yield { contentType: "application/json", data: Buffer.from(String(part.value)) };
       continue;
     }
-    const collector = new PartCollector(limits.maxPartBytes, () => partTooLarge(limits));
-    for await (const chunk of part.file) {
-      total += (chunk as Buffer).length;
+    const collector = new PartCollector(limits.maxPartBytes, () => partTooLarge(limits), limits.admission);
+    for await (const chunk of pace.iterate<Buffer>(part.file, chunkSize)) {
+      total += chunk.length;
       if (total > limits.maxRequestBytes) throw requestTooLarge(limits);
-      collector.add(chunk as Buffer);
+      collector.add(chunk);
     }
     if (part.file.truncated) throw partTooLarge(limits);
     yield { contentType: part.fieldname === "profile" ? "application/json" : DICOM, data: collector.take() };

@@ -246,15 +246,22 @@ describe("overload", () => {
   afterAll(async () => one.app.close());
 
   it("answers 503 with Retry-After when at capacity, and serves again afterwards", async () => {
+    // A slot is taken once a request's first instance has arrived (a slow sender holds none):
+    // this batch has sent its first part and is still sending.
     const slow = new PassThrough();
     const first = one.app.inject({
       method: "POST",
       url: "/anonymize",
       payload: slow,
-      headers: { "content-type": "application/dicom" },
+      headers: { "content-type": related(Buffer.alloc(0))["content-type"] },
     });
-    slow.write(MR.subarray(0, 100));
-    await new Promise((r) => setTimeout(r, 50));
+    const batch = multipart([
+      { type: "application/dicom", data: MR },
+      { type: "application/dicom", data: MR },
+    ]);
+    const secondPart = batch.indexOf("--test-boundary-1234", 10);
+    slow.write(batch.subarray(0, secondPart + 30));
+    await new Promise((r) => setTimeout(r, 200));
     const second = await one.app.inject({
       method: "POST",
       url: "/anonymize",
@@ -264,7 +271,7 @@ describe("overload", () => {
     expect(second.statusCode).toBe(503);
     expect(second.headers["retry-after"]).toBe("5");
     expect(second.headers["content-type"]).toMatch(/^application\/problem\+json/);
-    slow.end(MR.subarray(100));
+    slow.end(batch.subarray(secondPart + 30));
     expect((await first).statusCode).toBe(200);
     expect((await one.app.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
     const again = await one.app.inject({

@@ -13,6 +13,15 @@ describe("configuration", () => {
       profilesDir: undefined,
     });
     expect(c.maxPartBytes).toBe(2 * 1024 ** 3);
+    // Slow senders are cut in seconds; a forward's deadline grows with its size.
+    expect(c).toMatchObject({
+      headersTimeoutMs: 10_000,
+      minBodyRate: 16 * 1024,
+      bodyRateWindowMs: 10_000,
+      maxReceivingBytes: c.maxRequestBytes,
+      destinationTimeoutMs: 30_000,
+      destinationMinRate: 1024 * 1024,
+    });
   });
 
   it("reads sizes with units", () => {
@@ -29,6 +38,10 @@ describe("configuration", () => {
     [{ MAX_PART_BYTES: "lots" }, /MAX_PART_BYTES must be a byte size/],
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL/],
     [{ DEFAULT_PROFILE: "../etc" }, /DEFAULT_PROFILE/],
+    [{ HEADERS_TIMEOUT_MS: "700000" }, /HEADERS_TIMEOUT_MS must not be larger than REQUEST_TIMEOUT_MS/],
+    [{ MAX_RECEIVING_BYTES: "1GiB" }, /MAX_RECEIVING_BYTES must be at least MAX_PART_BYTES/],
+    [{ MIN_BODY_RATE: "-1" }, /MIN_BODY_RATE must be an integer/],
+    [{ DESTINATION_MIN_RATE: "fast" }, /DESTINATION_MIN_RATE must be an integer/],
   ])("rejects %j naming the variable, never echoing its value", (env, message) => {
     let error: unknown;
     try {
