@@ -12,9 +12,14 @@ import { badRequest, notAcceptable } from "./problem.js";
 import { namedProfile, profileLabel } from "./profile-choice.js";
 import { sendResult } from "./send-result.js";
 
+/** What a client sees: no owner, no version, no store keys. */
 function view(meta: SessionMeta) {
-  const { owner: _owner, ...rest } = meta;
-  return { ...rest, counts: { instances: meta.instances.length } };
+  const { owner: _owner, version: _version, audit: _audit, instances, ...rest } = meta;
+  return {
+    ...rest,
+    instances: instances.map(({ original: _o, staged: _s, ...info }) => info),
+    counts: { instances: instances.length },
+  };
 }
 
 /** Session uploads are instances only: a profile part has no meaning here. */
