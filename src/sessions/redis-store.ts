@@ -75,6 +75,8 @@ type Scripts = Redis & {
 
 export class RedisSessionStore implements SessionStore {
   private readonly redis: Scripts;
+  /** Connected once: from then on, a lost connection fails commands at once (no queueing). */
+  private connected = false;
 
   constructor(url: string) {
     const redis = new Redis(url, {
@@ -94,10 +96,13 @@ export class RedisSessionStore implements SessionStore {
     // Connection errors surface through /readyz and the failing commands; the event itself carries
     // nothing a log needs (and ioredis prints unhandled ones).
     this.redis.on("error", () => undefined);
+    this.redis.on("ready", () => (this.connected = true));
   }
 
   /** Redis errors that mean "not answering" become 503; a reply error (a bug) stays a 500. */
   private async run<T>(command: () => Promise<T>): Promise<T> {
+    // Known down (it was up and the connection is lost): answer now rather than wait for a reconnect.
+    if (this.connected && this.redis.status !== "ready") throw new StoreUnavailable();
     try {
       return await command();
     } catch (error) {
