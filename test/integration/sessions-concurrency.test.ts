@@ -5,6 +5,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { splitMultipart, testApp, type TestApp } from "../helpers/app.js";
 import { readWithDcmjs } from "../helpers/dicom.js";
@@ -173,7 +174,8 @@ for (const store of ["memory", "redis"] as const) {
 
     it("4 parallel commits to a destination: one forwards, the others get 409; each instance arrives once", async () => {
       const dest = await fakeDestination();
-      const t = await testApp(storeEnv({ DESTINATION_STOW_URL: dest.url }));
+      const env = storeEnv({ DESTINATION_STOW_URL: dest.url });
+      const t = await testApp(env);
       try {
         const base = await listen(t);
         const url = await appliedSession(base, 3);
@@ -187,7 +189,16 @@ for (const store of ["memory", "redis"] as const) {
           post(`${url}/commit`),
           post(`${url}/apply?profile=basic`),
           post(`${url}/revert`),
+          post(`${url}/instances`, distinctInstances("mr-small-implicit-le.dcm", 4)[3]),
         ]);
+        if (env.SESSION_STORE) {
+          // The lease lives in Redis with an expiry: a replica that dies holding it frees it.
+          const inspect = new Redis(env.SESSION_STORE);
+          const ttl = await inspect.pttl(`dwanon:session:${url.split("/").pop()}:lease`);
+          inspect.disconnect();
+          expect(ttl).toBeGreaterThan(0);
+          expect(ttl).toBeLessThanOrEqual(30_000);
+        }
         open();
         const results = await Promise.all(commits);
         const statuses = results.map((r) => r.status).sort();
