@@ -455,10 +455,15 @@ export class SessionService {
     });
   }
 
-  /** Originals go; the listing then names the de-identified instances. Idempotent. */
+  /**
+   * Originals go, and so do the audit's before values (they are PHI too); the listing then names
+   * the de-identified instances. Idempotent.
+   */
   private async markCommitted(meta: SessionMeta, audit: Audit, lease: string): Promise<SessionMeta> {
     if (meta.state === "committed") return meta;
     const drop = meta.instances.flatMap((i) => (i.original ? [i.original] : []));
+    if (meta.audit) drop.push(meta.audit);
+    const auditKey = blobKey("a");
     const instances = meta.instances.map(({ original: _o, ...info }, i) => ({
       ...info,
       sopInstanceUID: audit.instances[i]?.sopInstanceUID ?? "",
@@ -468,9 +473,21 @@ export class SessionService {
       version: meta.version + 1,
       state: "committed",
       instances,
+      audit: auditKey,
       bytes: meta.stagedBytes,
     };
-    await this.swap(next, meta.version, { lease, drop });
+    try {
+      await this.store.putBlob(
+        meta.id,
+        auditKey,
+        Buffer.from(JSON.stringify(withoutBefore(audit))),
+        this.pending(meta.expiresAt),
+      );
+      await this.swap(next, meta.version, { lease, drop });
+    } catch (error) {
+      this.discard(meta.id, [auditKey], false);
+      throw error;
+    }
     return next;
   }
 
@@ -574,6 +591,14 @@ function describe(data: Buffer, index: number): InstanceInfo | { reason: string 
     if (error instanceof AnonymizerError) return { reason: error.message };
     return { reason: "unreadable DICOM" };
   }
+}
+
+/** The audit without original values. */
+export function withoutBefore(audit: Audit): Audit {
+  return {
+    ...audit,
+    instances: audit.instances.map((i) => ({ ...i, changes: i.changes.map(({ before: _b, ...c }) => c) })),
+  };
 }
 
 function countByAction(audit: Audit): Record<string, number> {

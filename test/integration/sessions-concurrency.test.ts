@@ -218,6 +218,18 @@ for (const store of ["memory", "redis"] as const) {
         const session = (await (await fetch(url)).json()) as Json;
         expect(session.state).toBe("committed");
         expect(session.profile.name).toBe("hipaa");
+        if (env.SESSION_STORE) {
+          // What a committed session still holds: the de-identified copies and an audit without
+          // before values; no original, no original value.
+          const inspect = new Redis(env.SESSION_STORE);
+          const keys = await inspect.keys(`dwanon:session:${url.split("/").pop()}:blob:*`);
+          const held = await Promise.all(keys.map(async (k) => (await inspect.getBuffer(k))!));
+          inspect.disconnect();
+          expect(keys).toHaveLength(4);
+          for (const data of held) expect(data.includes('"before"')).toBe(false);
+          const originals = distinctInstances("mr-small-implicit-le.dcm", 3);
+          for (const data of held) for (const o of originals) expect(data.equals(o)).toBe(false);
+        }
         // Committed: another commit sends nothing.
         expect((await post(`${url}/commit?destination=default`)).status).toBe(409);
         expect(dest.calls).toHaveLength(1);
