@@ -434,7 +434,9 @@ export class SessionService {
         throw conflict("the session is already committed; its instances were sent");
       if (outputs.length === 0) throw badRequest("nothing staged to forward");
       const sent = outputs.filter((o) => !meta.instances[o.position]!.acknowledged);
-      const delivery = await send(sent);
+      // Nothing left to send (a previous attempt was acknowledged in full but stopped before
+      // committing): only the commit is left to do.
+      const delivery: Delivery = sent.length > 0 ? await send(sent) : { stored: new Set() };
       const acknowledged = new Set(
         sent.filter((o) => delivery.stored.has(o.sopInstanceUID)).map((o) => o.position),
       );
