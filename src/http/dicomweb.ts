@@ -25,14 +25,7 @@ import { Readable } from "node:stream";
 import type { Owner } from "./auth.js";
 import { InFlight } from "./in-flight.js";
 import type { AppContext } from "./context.js";
-import {
-  badRequest,
-  conflict,
-  HttpProblem,
-  notAcceptable,
-  notFound,
-  unsupportedMediaType,
-} from "./problem.js";
+import { badRequest, HttpProblem, notAcceptable, notFound, unsupportedMediaType } from "./problem.js";
 import { namedProfile, profileLabel } from "./profile-choice.js";
 
 const DICOM_JSON = "application/dicom+json";
@@ -91,40 +84,46 @@ export function makeForwarder(ctx: Omit<AppContext, "forwarder">): Forwarder {
     : undefined;
   return {
     destination,
-    /** POST /sessions/{id}/commit?destination=<name>: forward the staged instances by STOW-RS. */
+    /**
+     * POST /sessions/{id}/commit?destination=<name>: forward the staged instances by STOW-RS, under
+     * the session's lease (a concurrent commit is a 409). Only what the destination has not
+     * acknowledged yet is sent; the response covers the whole session.
+     */
     async forwardSession(reply, id, owner, name) {
       if (name !== "default" || !destination)
         throw notFound(`no destination named "${name}" is configured (DESTINATION_STOW_URL gives "default")`);
-      const { meta, audit, outputs } = await ctx.sessions.staged(id, owner);
-      if (meta.state === "committed")
-        throw conflict("the session is already committed; its instances were sent");
-      if (outputs.length === 0) throw badRequest("nothing staged to forward");
-      const result = await forwardInstances(destination, outputs);
-      if (!result.reached || result.status >= 500) {
-        throw new HttpProblem(
-          502,
-          "Bad Gateway",
-          `the destination did not take the instances (${result.problem}); the session is unchanged, retry later`,
-        );
-      }
+      let problem: string | undefined;
+      const failures = new Map<string, number>();
+      const { meta, audit, outputs, sent } = await ctx.sessions.forward(id, owner, async (pending) => {
+        const result = await forwardInstances(destination, pending);
+        if (!result.reached || result.status >= 500) problem = result.problem ?? `status ${result.status}`;
+        for (const [uid, reason] of result.failed) failures.set(uid, reason);
+        return result;
+      });
       const referenced: StowReference[] = [];
       const failed: StowFailure[] = [];
-      for (const [i, o] of outputs.entries()) {
-        const info = meta.instances.find((x) => x.sopInstanceUID === o.sopInstanceUID) ?? meta.instances[i];
-        if (result.stored.has(o.sopInstanceUID))
-          referenced.push({ sopClassUID: info?.sopClassUID ?? "", sopInstanceUID: o.sopInstanceUID });
+      for (const o of outputs) {
+        const info = meta.instances[o.position];
+        if (info?.acknowledged)
+          referenced.push({ sopClassUID: info.sopClassUID, sopInstanceUID: o.sopInstanceUID });
         else
           failed.push({
             sopClassUID: info?.sopClassUID ?? "",
             sopInstanceUID: o.sopInstanceUID,
-            reason: result.failed.get(o.sopInstanceUID) ?? FailureReason.processingFailure,
+            reason: failures.get(o.sopInstanceUID) ?? FailureReason.processingFailure,
           });
       }
-      if (failed.length === 0) await ctx.sessions.markCommitted(meta, audit);
+      const newly = sent.filter((o) => meta.instances[o.position]?.acknowledged).length;
       ctx.metrics.instances.inc(
         { profile: profileLabel(ctx.registry, audit.profile.name), outcome: "forwarded" },
-        referenced.length,
+        newly,
       );
+      if (problem !== undefined && failed.length > 0)
+        throw new HttpProblem(
+          502,
+          "Bad Gateway",
+          `the destination did not take the instances (${problem}); what it acknowledged is recorded, retry later`,
+        );
       reply.header("location", `/sessions/${id}`);
       return sendStow(reply, referenced, failed);
     },

@@ -2,8 +2,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { readPart10 } from "../dicom/part10.js";
 import { datasetToJson } from "../dicom/json.js";
+import { withoutBefore } from "../sessions/service.js";
 import type { SessionMeta } from "../sessions/store.js";
-import type { Audit } from "../respond/audit.js";
 import { DICOM, isProfilePart, readUpload } from "../upload/read-upload.js";
 import type { UploadLimits, UploadPart } from "../upload/limits.js";
 import type { AppContext } from "./context.js";
@@ -12,9 +12,14 @@ import { badRequest, notAcceptable } from "./problem.js";
 import { namedProfile, profileLabel } from "./profile-choice.js";
 import { sendResult } from "./send-result.js";
 
+/** What a client sees: no owner, no version, no store keys. */
 function view(meta: SessionMeta) {
-  const { owner: _owner, ...rest } = meta;
-  return { ...rest, counts: { instances: meta.instances.length } };
+  const { owner: _owner, version: _version, audit: _audit, instances, ...rest } = meta;
+  return {
+    ...rest,
+    instances: instances.map(({ original: _o, staged: _s, ...info }) => info),
+    counts: { instances: instances.length },
+  };
 }
 
 /** Session uploads are instances only: a profile part has no meaning here. */
@@ -140,12 +145,4 @@ export default async function sessionRoutes(app: FastifyInstance, ctx: AppContex
     await sessions.remove(request.params.id, owner(request));
     return reply.code(204).send();
   });
-}
-
-/** What leaves the service never carries originals. */
-function withoutBefore(audit: Audit): Audit {
-  return {
-    ...audit,
-    instances: audit.instances.map((i) => ({ ...i, changes: i.changes.map(({ before: _b, ...c }) => c) })),
-  };
 }

@@ -7,11 +7,18 @@ import type { AnonymizedInstance, InstanceOutcome } from "../engine/anonymize.js
 import type { EnginePool } from "../engine/pool.js";
 import { readInstanceHeader } from "../dicom/instance-header.js";
 import { AnonymizerError } from "../errors.js";
-import { conflict, HttpProblem, notFound, payloadTooLarge, unprocessable } from "../http/problem.js";
+import {
+  badRequest,
+  conflict,
+  HttpProblem,
+  notFound,
+  payloadTooLarge,
+  unprocessable,
+} from "../http/problem.js";
 import type { ProfileChoice } from "../http/profile-choice.js";
 import { buildAudit, type Audit } from "../respond/audit.js";
 import type { UploadPart } from "../upload/limits.js";
-import type { InstanceInfo, SessionMeta, SessionStore, Version } from "./store.js";
+import type { InstanceInfo, SessionMeta, SessionStore, SwapOptions, Version } from "./store.js";
 
 export interface SessionLimits {
   readonly ttlSeconds: number;
@@ -24,7 +31,35 @@ export interface Rejected {
   readonly reason: string;
 }
 
+export interface StagedOutput {
+  /** Position in the session's instances (and in its audit). */
+  readonly position: number;
+  readonly sopInstanceUID: string;
+  readonly data: Buffer;
+}
+
+/** What a destination said about the instances it was sent (see src/dicomweb/stow-client.ts). */
+export interface Delivery {
+  readonly stored: ReadonlySet<string>;
+}
+
 const insufficientStorage = (detail: string) => new HttpProblem(507, "Insufficient Storage", detail);
+const busy = () =>
+  conflict("another commit, apply or revert of this session is in progress; retry when it is done");
+
+/** How long a blob waits for the swap that references it (an upload cut short leaves no PHI for long). */
+const PENDING_MS = 5 * 60_000;
+/** A commit or apply holds the session's lease this long past its last renewal (a dead replica frees it). */
+const LEASE_MS = 30_000;
+/** Swaps retried after a conflict (concurrent adds to one session). */
+const SWAP_ATTEMPTS = 200;
+
+const blobKey = (kind: "o" | "s" | "a") => `${kind}-${crypto.randomBytes(12).toString("base64url")}`;
+
+const withoutStaged = (i: InstanceInfo): InstanceInfo => {
+  const { staged: _s, acknowledged: _a, ...rest } = i;
+  return rest;
+};
 
 export class SessionService {
   constructor(
@@ -42,79 +77,193 @@ export class SessionService {
     return new Date(Date.now() + this.limits.ttlSeconds * 1000).toISOString();
   }
 
+  /** The expiry of a blob not yet referenced by the metadata. */
+  private pending(sessionExpiry?: string): string {
+    const cap = sessionExpiry ? Date.parse(sessionExpiry) : Date.now() + this.limits.ttlSeconds * 1000;
+    return new Date(Math.min(Date.now() + PENDING_MS, cap)).toISOString();
+  }
+
+  /**
+   * Best effort: what a failed request wrote goes now, or (the store being down) as soon as it
+   * answers again, and at the latest when its short expiry passes.
+   */
+  private discard(id: string, keys: readonly string[], session: boolean): void {
+    const until = Date.now() + PENDING_MS;
+    const attempt = async (): Promise<void> => {
+      try {
+        if (session) await this.store.delete(id);
+        await this.store.deleteBlobs(id, keys);
+      } catch {
+        if (Date.now() < until) setTimeout(() => void attempt(), 1000).unref();
+      }
+    };
+    void attempt();
+  }
+
+  /** Runs `work` holding the session's lease: one commit, apply or revert at a time per session. */
+  private async withLease<T>(id: string, work: (lease: string) => Promise<T>): Promise<T> {
+    const token = crypto.randomBytes(12).toString("base64url");
+    if (!(await this.store.acquireLease(id, token, LEASE_MS))) throw busy();
+    const renew = setInterval(
+      () => void this.store.renewLease(id, token, LEASE_MS).catch(() => undefined),
+      LEASE_MS / 3,
+    );
+    renew.unref();
+    try {
+      return await work(token);
+    } finally {
+      clearInterval(renew);
+      await this.store.releaseLease(id, token).catch(() => undefined);
+    }
+  }
+
+  /** A swap the caller expects to succeed (it holds the lease, or the id is new). */
+  private async swap(next: SessionMeta, expected: number | undefined, options: SwapOptions): Promise<void> {
+    const result = await this.store.swapMeta(next, expected, options);
+    if (result === "gone") throw notFound("no such session (it may have expired)");
+    if (result === "leased") throw busy();
+    if (result === "conflict") throw conflict("the session changed meanwhile; retry");
+  }
+
+  /** New session: the instances are stored first, the metadata last (only then does it exist). */
   async create(
     parts: AsyncIterable<UploadPart>,
     owner: string | null,
   ): Promise<{ meta: SessionMeta; rejected: Rejected[] }> {
-    const now = new Date().toISOString();
-    let meta: SessionMeta = {
-      id: SessionService.newId(),
-      owner,
-      createdAt: now,
-      expiresAt: this.expiry(),
-      state: "open",
-      profile: null,
-      instances: [],
-      bytes: 0,
-      stagedBytes: 0,
-    };
-    await this.store.putMeta(meta);
+    const id = SessionService.newId();
+    const instances: InstanceInfo[] = [];
+    const rejected: Rejected[] = [];
+    const written: string[] = [];
+    let bytes = 0;
+    let offered = 0;
+    let pendingUntil = this.pending();
     try {
-      const result = await this.addParts(meta, parts);
-      meta = result.meta;
-      if (meta.instances.length === 0)
-        throw unprocessable("no instance could be read", { rejected: result.rejected });
-      return result;
+      for await (const part of parts) {
+        const index = offered++;
+        const info = describe(part.data, instances.length);
+        if ("reason" in info) {
+          rejected.push({ index, reason: info.reason });
+          continue;
+        }
+        await this.checkRoom(bytes, part.data.length, bytes);
+        const key = blobKey("o");
+        written.push(key);
+        // A long upload: keep what arrived first from expiring before the metadata references it.
+        if (Date.parse(pendingUntil) - Date.now() < PENDING_MS / 2) {
+          pendingUntil = this.pending();
+          await this.store.touchBlobs(id, written, pendingUntil);
+        }
+        await this.store.putBlob(id, key, part.data, pendingUntil);
+        instances.push({ ...info, original: key });
+        bytes += part.data.length;
+      }
+      if (instances.length === 0) throw unprocessable("no instance could be read", { rejected });
+      const now = new Date().toISOString();
+      const meta: SessionMeta = {
+        id,
+        version: 1,
+        owner,
+        createdAt: now,
+        expiresAt: this.expiry(),
+        state: "open",
+        profile: null,
+        instances,
+        bytes,
+        stagedBytes: 0,
+      };
+      await this.swap(meta, undefined, {});
+      return { meta, rejected };
     } catch (error) {
-      await this.store.delete(meta.id, meta.instances.length + 1);
+      this.discard(id, written, true);
       throw error;
     }
   }
 
+  /** 413 / 507 when `adding` bytes would not fit (`pendingInStore`: this request's, not yet counted). */
+  private async checkRoom(sessionBytes: number, adding: number, pendingInStore: number): Promise<void> {
+    if (sessionBytes + adding > this.limits.maxSessionBytes)
+      throw payloadTooLarge(
+        `the session would hold more than ${this.limits.maxSessionBytes} bytes (MAX_SESSION_BYTES)`,
+      );
+    if ((await this.store.totalBytes()) + pendingInStore + adding > this.limits.maxStoreBytes)
+      throw insufficientStorage(`the session store is full (MAX_STORE_BYTES); commit or delete sessions`);
+  }
+
+  /** Each instance is added by its own swap, retried over concurrent adds: none is lost. */
   async add(
     id: string,
     owner: string | null,
     parts: AsyncIterable<UploadPart>,
   ): Promise<{ meta: SessionMeta; rejected: Rejected[] }> {
-    const meta = await this.get(id, owner);
-    if (meta.state === "committed") throw conflict("the session is committed; open a new one");
-    return this.addParts(meta, parts);
-  }
-
-  private async addParts(
-    start: SessionMeta,
-    parts: AsyncIterable<UploadPart>,
-  ): Promise<{ meta: SessionMeta; rejected: Rejected[] }> {
-    let meta = start;
+    let meta = this.addable(await this.get(id, owner));
     const rejected: Rejected[] = [];
     let offered = meta.instances.length;
     for await (const part of parts) {
       const index = offered++;
-      const info = describe(part.data, meta.instances.length);
+      const info = describe(part.data, 0);
       if ("reason" in info) {
         rejected.push({ index, reason: info.reason });
         continue;
       }
-      if (meta.bytes + part.data.length > this.limits.maxSessionBytes) {
-        throw payloadTooLarge(
-          `the session would hold more than ${this.limits.maxSessionBytes} bytes (MAX_SESSION_BYTES)`,
-        );
+      const key = blobKey("o");
+      try {
+        await this.checkRoom(meta.bytes, part.data.length, 0);
+        await this.store.putBlob(id, key, part.data, this.pending());
+        meta = await this.addOne(meta, { ...info, original: key });
+      } catch (error) {
+        this.discard(id, [key], false);
+        throw error;
       }
-      if ((await this.store.totalBytes()) + part.data.length > this.limits.maxStoreBytes) {
-        throw insufficientStorage(`the session store is full (MAX_STORE_BYTES); commit or delete sessions`);
-      }
-      // New originals invalidate a staged result: it would not cover them.
-      if (meta.state === "applied") meta = await this.dropStaged(meta);
-      meta = {
-        ...meta,
-        expiresAt: this.expiry(),
-        instances: [...meta.instances, info],
-        bytes: meta.bytes + part.data.length,
-      };
-      await this.store.putInstance(meta.id, "original", info.index, part.data, meta.expiresAt);
-      await this.store.putMeta(meta);
     }
     return { meta, rejected };
+  }
+
+  private addable(meta: SessionMeta): SessionMeta {
+    if (meta.state === "committed") throw conflict("the session is committed; open a new one");
+    if (meta.instances.some((i) => !i.original))
+      throw conflict("the session holds de-identified instances only (kept from a STOW-RS forward)");
+    if (meta.instances.some((i) => i.acknowledged))
+      throw conflict("the session was partly forwarded; commit the rest or delete it");
+    return meta;
+  }
+
+  private async addOne(first: SessionMeta, info: InstanceInfo): Promise<SessionMeta> {
+    let meta = first;
+    for (let attempt = 0; attempt < SWAP_ATTEMPTS; attempt++) {
+      if (attempt > 0) {
+        const fresh = await this.store.getMeta(meta.id);
+        if (!fresh) throw notFound("no such session (it may have expired)");
+        meta = this.addable(fresh);
+        if (meta.bytes + info.bytes > this.limits.maxSessionBytes)
+          throw payloadTooLarge(
+            `the session would hold more than ${this.limits.maxSessionBytes} bytes (MAX_SESSION_BYTES)`,
+          );
+      }
+      // New originals invalidate a staged result: it would not cover them.
+      const applied = meta.state === "applied";
+      const next: SessionMeta = {
+        ...meta,
+        version: meta.version + 1,
+        expiresAt: this.expiry(),
+        state: "open",
+        profile: applied ? null : meta.profile,
+        instances: [
+          ...(applied ? meta.instances.map(withoutStaged) : meta.instances),
+          { ...info, index: meta.instances.length },
+        ],
+        audit: applied ? undefined : meta.audit,
+        bytes: meta.bytes - (applied ? meta.stagedBytes : 0) + info.bytes,
+        stagedBytes: applied ? 0 : meta.stagedBytes,
+      };
+      const drop = applied ? stagedBlobs(meta) : [];
+      const result = await this.store.swapMeta(next, meta.version, { drop });
+      if (result === "ok") return next;
+      if (result === "gone") throw notFound("no such session (it may have expired)");
+      if (result === "leased") throw busy();
+      // conflict: another add won; re-read and go again after a short, random pause.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
+    }
+    throw busy();
   }
 
   async get(id: string, owner: string | null): Promise<SessionMeta> {
@@ -126,9 +275,11 @@ export class SessionService {
 
   private async runAll(meta: SessionMeta, choice: ProfileChoice): Promise<InstanceOutcome[]> {
     if (meta.state === "committed") throw conflict("the session is committed: its originals are gone");
+    if (meta.instances.some((i) => !i.original))
+      throw conflict("the session holds de-identified instances only (kept from a STOW-RS forward)");
     return Promise.all(
       meta.instances.map(async (info) => {
-        const original = await this.store.getInstance(meta.id, "original", info.index);
+        const original = await this.store.getBlob(meta.id, info.original!);
         if (!original) throw notFound("the session's originals have expired");
         return this.engine.anonymize(original, choice.ref);
       }),
@@ -146,98 +297,199 @@ export class SessionService {
     return { ...audit, changesByAction: countByAction(audit) };
   }
 
+  /**
+   * Stages the de-identified copies, replacing a previous result. Originals plus staged copies must
+   * fit MAX_SESSION_BYTES (413) and the store MAX_STORE_BYTES (507); if not, the session is as it was.
+   */
   async apply(
     id: string,
     owner: string | null,
     choice: ProfileChoice,
   ): Promise<{ meta: SessionMeta; audit: Audit }> {
-    let meta = await this.get(id, owner);
-    const outcomes = await this.runAll(meta, choice);
-    if (meta.state === "applied") meta = await this.dropStaged(meta);
-    const audit = buildAudit(choice.plan, outcomes, true);
-    let staged = 0;
-    for (const [i, o] of outcomes.entries()) {
-      if (o.status !== "anonymized") continue;
-      staged += o.output.length;
-      await this.store.putInstance(meta.id, "staged", meta.instances[i]!.index, o.output, meta.expiresAt);
-    }
-    await this.store.putAudit(meta.id, JSON.stringify(audit), meta.expiresAt);
-    meta = {
-      ...meta,
-      state: "applied",
-      profile: audit.profile,
-      bytes: meta.bytes + staged,
-      stagedBytes: staged,
-    };
-    await this.store.putMeta(meta);
-    return { meta, audit };
-  }
-
-  private async dropStaged(meta: SessionMeta): Promise<SessionMeta> {
-    await this.store.deleteVersion(meta.id, "staged", meta.instances.length);
-    const next: SessionMeta = {
-      ...meta,
-      state: "open",
-      profile: null,
-      bytes: meta.bytes - meta.stagedBytes,
-      stagedBytes: 0,
-    };
-    await this.store.putMeta(next);
-    return next;
+    await this.get(id, owner);
+    return this.withLease(id, async (lease) => {
+      const meta = this.addable(await this.get(id, owner));
+      const outcomes = await this.runAll(meta, choice);
+      const staged = outcomes.reduce((n, o) => n + (o.status === "anonymized" ? o.output.length : 0), 0);
+      const originals = meta.bytes - meta.stagedBytes;
+      if (originals + staged > this.limits.maxSessionBytes)
+        throw payloadTooLarge(
+          `originals and staged copies together would hold more than ${this.limits.maxSessionBytes} bytes (MAX_SESSION_BYTES)`,
+        );
+      if ((await this.store.totalBytes()) - meta.stagedBytes + staged > this.limits.maxStoreBytes)
+        throw insufficientStorage("the session store is full (MAX_STORE_BYTES); commit or delete sessions");
+      const audit = buildAudit(choice.plan, outcomes, true);
+      const written: string[] = [];
+      try {
+        const until = this.pending(meta.expiresAt);
+        const instances: InstanceInfo[] = [];
+        for (const [i, o] of outcomes.entries()) {
+          const info = withoutStaged(meta.instances[i]!);
+          if (o.status !== "anonymized") {
+            instances.push(info);
+            continue;
+          }
+          const key = blobKey("s");
+          written.push(key);
+          await this.store.putBlob(meta.id, key, o.output, until);
+          instances.push({ ...info, staged: key });
+        }
+        const auditKey = blobKey("a");
+        written.push(auditKey);
+        await this.store.putBlob(meta.id, auditKey, Buffer.from(JSON.stringify(audit)), until);
+        const next: SessionMeta = {
+          ...meta,
+          version: meta.version + 1,
+          state: "applied",
+          profile: audit.profile,
+          instances,
+          audit: auditKey,
+          bytes: originals + staged,
+          stagedBytes: staged,
+        };
+        await this.swap(next, meta.version, { lease, drop: stagedBlobs(meta) });
+        return { meta: next, audit };
+      } catch (error) {
+        this.discard(meta.id, written, false);
+        throw error;
+      }
+    });
   }
 
   async revert(id: string, owner: string | null): Promise<SessionMeta> {
-    const meta = await this.get(id, owner);
-    if (meta.state === "committed") throw conflict("the session is committed: nothing to revert to");
-    return meta.state === "applied" ? this.dropStaged(meta) : meta;
+    await this.get(id, owner);
+    return this.withLease(id, async (lease) => {
+      const meta = await this.get(id, owner);
+      if (meta.state === "committed") throw conflict("the session is committed: nothing to revert to");
+      if (meta.state !== "applied") return meta;
+      this.addable(meta);
+      const next: SessionMeta = {
+        ...meta,
+        version: meta.version + 1,
+        state: "open",
+        profile: null,
+        instances: meta.instances.map(withoutStaged),
+        audit: undefined,
+        bytes: meta.bytes - meta.stagedBytes,
+        stagedBytes: 0,
+      };
+      await this.swap(next, meta.version, { lease, drop: stagedBlobs(meta) });
+      return next;
+    });
   }
 
   /** The staged result: the audit and each de-identified instance (in the audit's order). */
   async staged(
     id: string,
     owner: string | null,
-  ): Promise<{ meta: SessionMeta; audit: Audit; outputs: Array<{ sopInstanceUID: string; data: Buffer }> }> {
+  ): Promise<{ meta: SessionMeta; audit: Audit; outputs: StagedOutput[] }> {
     const meta = await this.get(id, owner);
     if (meta.state === "open")
       throw conflict("nothing is staged: POST /sessions/{id}/apply?profile=<name> first");
-    const audit = JSON.parse((await this.store.getAudit(meta.id)) ?? "null") as Audit | null;
-    if (!audit) throw notFound("the staged result has expired");
-    const outputs: Array<{ sopInstanceUID: string; data: Buffer }> = [];
+    const text = meta.audit ? await this.store.getBlob(meta.id, meta.audit) : undefined;
+    if (!text) throw notFound("the staged result has expired");
+    const audit = JSON.parse(text.toString("utf8")) as Audit;
+    const outputs: StagedOutput[] = [];
     for (const [i, instance] of audit.instances.entries()) {
       if (instance.status !== "anonymized") continue;
-      const data = await this.store.getInstance(meta.id, "staged", meta.instances[i]!.index);
+      const key = meta.instances[i]?.staged;
+      const data = key ? await this.store.getBlob(meta.id, key) : undefined;
       if (!data) throw notFound("the staged result has expired");
-      outputs.push({ sopInstanceUID: instance.sopInstanceUID!, data });
+      outputs.push({ position: i, sopInstanceUID: instance.sopInstanceUID!, data });
     }
     return { meta, audit, outputs };
   }
 
-  /** Hands out the staged result; the originals are dropped. A commit without apply is a 409. */
+  /**
+   * Hands out the staged result; the originals are dropped. A commit without apply is a 409, and so
+   * is one while another commit or apply of the session runs.
+   */
   async commit(
     id: string,
     owner: string | null,
-  ): Promise<{ meta: SessionMeta; audit: Audit; outputs: Array<{ sopInstanceUID: string; data: Buffer }> }> {
-    const result = await this.staged(id, owner);
-    if (result.outputs.length === 0)
-      throw unprocessable("no instance of the session could be de-identified under the applied profile");
-    return { ...result, meta: await this.markCommitted(result.meta, result.audit) };
+  ): Promise<{ meta: SessionMeta; audit: Audit; outputs: StagedOutput[] }> {
+    await this.get(id, owner);
+    return this.withLease(id, async (lease) => {
+      const result = await this.staged(id, owner);
+      if (result.outputs.length === 0)
+        throw unprocessable("no instance of the session could be de-identified under the applied profile");
+      return { ...result, meta: await this.markCommitted(result.meta, result.audit, lease) };
+    });
   }
 
-  /** Originals go; the listing then names the de-identified instances. Idempotent. */
-  async markCommitted(meta: SessionMeta, audit: Audit): Promise<SessionMeta> {
+  /**
+   * commit?destination=: under the lease, sends the staged instances the destination has not
+   * acknowledged yet, records what it acknowledges, and commits once it has them all. `send` may
+   * throw (after recording what it reports stored, the error is passed on).
+   */
+  async forward(
+    id: string,
+    owner: string | null,
+    send: (outputs: readonly StagedOutput[]) => Promise<Delivery>,
+  ): Promise<{ meta: SessionMeta; audit: Audit; outputs: StagedOutput[]; sent: StagedOutput[] }> {
+    await this.get(id, owner);
+    return this.withLease(id, async (lease) => {
+      const { meta, audit, outputs } = await this.staged(id, owner);
+      if (meta.state === "committed")
+        throw conflict("the session is already committed; its instances were sent");
+      if (outputs.length === 0) throw badRequest("nothing staged to forward");
+      const sent = outputs.filter((o) => !meta.instances[o.position]!.acknowledged);
+      // Nothing left to send (a previous attempt was acknowledged in full but stopped before
+      // committing): only the commit is left to do.
+      const delivery: Delivery = sent.length > 0 ? await send(sent) : { stored: new Set() };
+      const acknowledged = new Set(
+        sent.filter((o) => delivery.stored.has(o.sopInstanceUID)).map((o) => o.position),
+      );
+      let next = meta;
+      if (acknowledged.size > 0) {
+        next = {
+          ...meta,
+          version: meta.version + 1,
+          instances: meta.instances.map((info, i) =>
+            acknowledged.has(i) ? { ...info, acknowledged: true } : info,
+          ),
+        };
+        await this.swap(next, meta.version, { lease });
+      }
+      if (outputs.every((o) => next.instances[o.position]!.acknowledged))
+        next = await this.markCommitted(next, audit, lease);
+      return { meta: next, audit, outputs, sent };
+    });
+  }
+
+  /**
+   * Originals go, and so do the audit's before values (they are PHI too); the listing then names
+   * the de-identified instances. Idempotent.
+   */
+  private async markCommitted(meta: SessionMeta, audit: Audit, lease: string): Promise<SessionMeta> {
     if (meta.state === "committed") return meta;
-    await this.store.deleteVersion(meta.id, "original", meta.instances.length);
-    const instances = meta.instances.map((info, i) => ({
+    const drop = meta.instances.flatMap((i) => (i.original ? [i.original] : []));
+    if (meta.audit) drop.push(meta.audit);
+    const auditKey = blobKey("a");
+    const instances = meta.instances.map(({ original: _o, ...info }, i) => ({
       ...info,
       sopInstanceUID: audit.instances[i]?.sopInstanceUID ?? "",
     }));
     const next: SessionMeta = {
       ...meta,
+      version: meta.version + 1,
       state: "committed",
       instances,
+      audit: auditKey,
       bytes: meta.stagedBytes,
     };
-    await this.store.putMeta(next);
+    try {
+      await this.store.putBlob(
+        meta.id,
+        auditKey,
+        Buffer.from(JSON.stringify(withoutBefore(audit))),
+        this.pending(meta.expiresAt),
+      );
+      await this.swap(next, meta.version, { lease, drop });
+    } catch (error) {
+      this.discard(meta.id, [auditKey], false);
+      throw error;
+    }
     return next;
   }
 
@@ -250,40 +502,57 @@ export class SessionService {
     audit: Audit,
     owner: string | null,
   ): Promise<SessionMeta> {
-    const expiresAt = this.expiry();
-    const infos = instances.map(({ outcome, modality }, index) => ({
-      index,
-      sopInstanceUID: outcome.sopInstanceUID,
-      sopClassUID: outcome.sopClassUID,
-      modality,
-      bytes: outcome.output.length,
-    }));
-    const bytes = infos.reduce((n, i) => n + i.bytes, 0);
+    const id = SessionService.newId();
+    const bytes = instances.reduce((n, i) => n + i.outcome.output.length, 0);
     if ((await this.store.totalBytes()) + bytes > this.limits.maxStoreBytes)
       throw insufficientStorage("the session store is full (MAX_STORE_BYTES)");
-    const meta: SessionMeta = {
-      id: SessionService.newId(),
-      owner,
-      createdAt: new Date().toISOString(),
-      expiresAt,
-      state: "applied",
-      profile: audit.profile,
-      instances: infos,
-      bytes,
-      stagedBytes: bytes,
-    };
-    await this.store.putMeta(meta);
-    for (const [i, { outcome }] of instances.entries())
-      await this.store.putInstance(meta.id, "staged", i, outcome.output, expiresAt);
-    await this.store.putAudit(meta.id, JSON.stringify(audit), expiresAt);
-    return meta;
+    const written: string[] = [];
+    try {
+      const until = this.pending();
+      const infos: InstanceInfo[] = [];
+      for (const [index, { outcome, modality }] of instances.entries()) {
+        const key = blobKey("s");
+        written.push(key);
+        await this.store.putBlob(id, key, outcome.output, until);
+        infos.push({
+          index,
+          sopInstanceUID: outcome.sopInstanceUID,
+          sopClassUID: outcome.sopClassUID,
+          modality,
+          bytes: outcome.output.length,
+          staged: key,
+        });
+      }
+      const auditKey = blobKey("a");
+      written.push(auditKey);
+      await this.store.putBlob(id, auditKey, Buffer.from(JSON.stringify(audit)), until);
+      const meta: SessionMeta = {
+        id,
+        version: 1,
+        owner,
+        createdAt: new Date().toISOString(),
+        expiresAt: this.expiry(),
+        state: "applied",
+        profile: audit.profile,
+        instances: infos,
+        audit: auditKey,
+        bytes,
+        stagedBytes: bytes,
+      };
+      await this.swap(meta, undefined, {});
+      return meta;
+    } catch (error) {
+      this.discard(id, written, true);
+      throw error;
+    }
   }
 
   async instance(id: string, owner: string | null, index: number, version: Version): Promise<Buffer> {
     const meta = await this.get(id, owner);
-    if (!meta.instances.some((i) => i.index === index))
-      throw notFound(`the session has no instance ${index}`);
-    const data = await this.store.getInstance(meta.id, version, index);
+    const info = meta.instances.find((i) => i.index === index);
+    if (!info) throw notFound(`the session has no instance ${index}`);
+    const key = info[version];
+    const data = key ? await this.store.getBlob(meta.id, key) : undefined;
     if (!data)
       throw notFound(
         version === "staged"
@@ -295,8 +564,15 @@ export class SessionService {
 
   async remove(id: string, owner: string | null): Promise<void> {
     const meta = await this.get(id, owner);
-    await this.store.delete(meta.id, meta.instances.length);
+    await this.store.delete(meta.id);
   }
+}
+
+/** The staged copies' and audit's blob keys. */
+function stagedBlobs(meta: SessionMeta): string[] {
+  const keys = meta.instances.flatMap((i) => (i.staged ? [i.staged] : []));
+  if (meta.audit) keys.push(meta.audit);
+  return keys;
 }
 
 /** Reads just enough of an upload to list it (and to refuse what is not an instance). */
@@ -317,6 +593,14 @@ function describe(data: Buffer, index: number): InstanceInfo | { reason: string 
     if (error instanceof AnonymizerError) return { reason: error.message };
     return { reason: "unreadable DICOM" };
   }
+}
+
+/** The audit without original values. */
+export function withoutBefore(audit: Audit): Audit {
+  return {
+    ...audit,
+    instances: audit.instances.map((i) => ({ ...i, changes: i.changes.map(({ before: _b, ...c }) => c) })),
+  };
 }
 
 function countByAction(audit: Audit): Record<string, number> {

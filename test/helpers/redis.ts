@@ -77,3 +77,52 @@ export async function startRedis(): Promise<RedisServer> {
     },
   };
 }
+
+/**
+ * A local redis-server that can be stopped and started again on the same port with its data kept
+ * (append-only file in a temporary directory): for the outage tests. Needs the redis-server binary.
+ */
+export interface RestartableRedis extends RedisServer {
+  start(): Promise<void>;
+}
+
+export async function restartableRedis(): Promise<RestartableRedis> {
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-outage-"));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const up = () =>
+    new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+  const server: RestartableRedis = {
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      child = spawn(
+        "redis-server",
+        [
+          ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""],
+          ...["--appendonly", "yes", "--appendfsync", "always"],
+        ],
+        { stdio: "ignore" },
+      );
+      for (let i = 0; i < 100 && !(await up()); i++) await new Promise((r) => setTimeout(r, 50));
+    },
+    async stop() {
+      if (!child) return;
+      const exited = new Promise((r) => child!.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+      child = undefined;
+    },
+  };
+  await server.start();
+  return server;
+}

@@ -10,6 +10,7 @@ import { redisAvailable, startRedis, type RedisServer } from "../helpers/redis.j
 import { startService } from "../helpers/service.js";
 import { requireTool } from "../helpers/tools.js";
 import { seedStoryInstance } from "../helpers/seed.js";
+import { distinctInstances, sopInstanceUIDOf } from "../helpers/distinct.js";
 
 const HAVE_REDIS = requireTool("redis-server", "redis-server") && redisAvailable();
 
@@ -21,7 +22,11 @@ describe.runIf(HAVE_REDIS)("two service processes sharing one Redis", () => {
   beforeAll(async () => {
     redis = await startRedis();
     for (let i = 0; i < 2; i++) {
-      const service = await startService({ SESSION_STORE: redis.url, UID_SECRET: "shared-secret" });
+      const service = await startService({
+        SESSION_STORE: redis.url,
+        UID_SECRET: "shared-secret",
+        MAX_CONCURRENT_REQUESTS: "64", // admission is not what the parallel adds test
+      });
       servers.push(service.child);
       bases.push(service.base);
     }
@@ -59,5 +64,31 @@ describe.runIf(HAVE_REDIS)("two service processes sharing one Redis", () => {
     );
     expect((await fetch(`${a}/sessions/${id}`, { method: "DELETE" })).status).toBe(204);
     expect((await fetch(`${b}/sessions/${id}`)).status).toBe(404);
+  });
+
+  it("12 parallel adds split between A and B all land, each at its own index", async () => {
+    const [a, b] = bases as [string, string];
+    const instances = distinctInstances("mr-small-implicit-le.dcm", 13);
+    const post = (base: string, route: string, data: Buffer) =>
+      fetch(`${base}${route}`, {
+        method: "POST",
+        body: new Uint8Array(data),
+        headers: { "content-type": "application/dicom" },
+      });
+    const created = await post(a, "/sessions", instances[0]!);
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const adds = await Promise.all(
+      instances.slice(1).map((data, i) => post(i % 2 ? a : b, `/sessions/${id}/instances`, data)),
+    );
+    expect(adds.map((r) => r.status)).toEqual(Array(12).fill(200));
+    const session = (await (await fetch(`${b}/sessions/${id}`)).json()) as {
+      instances: Array<{ index: number; sopInstanceUID: string }>;
+    };
+    expect(session.instances.map((i) => i.index)).toEqual([...Array(13).keys()]);
+    expect(new Set(session.instances.map((i) => i.sopInstanceUID))).toEqual(
+      new Set(instances.map(sopInstanceUIDOf)),
+    );
+    expect((await fetch(`${a}/sessions/${id}`, { method: "DELETE" })).status).toBe(204);
   });
 });

@@ -4,9 +4,12 @@
  * against PS3.18 Annex I (tags, VRs, codes).
  */
 import type { ChildProcess } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPart10 } from "../../src/dicom/part10.js";
-import { multipart } from "../helpers/app.js";
+import { multipart, splitMultipart } from "../helpers/app.js";
+import { readWithDcmjs } from "../helpers/dicom.js";
 import { orthanc, orthancAvailable, type OrthancServer } from "../helpers/orthanc.js";
 import { seedStudy } from "../helpers/seed.js";
 import { startService as startServiceProcess } from "../helpers/service.js";
@@ -198,5 +201,67 @@ describe.runIf(HAVE_ORTHANC)("interop with Orthanc", () => {
       (await fetch(`${service.base}${r.location}/commit?destination=default`, { method: "POST" })).status,
     ).toBe(409);
     expect(await pacs.get<string[]>("/instances")).toHaveLength(3);
+  });
+  it("scenario 4: 4 concurrent commits to the PACS: one forwards, the others get 409, each instance arrives once", async () => {
+    const pacs = orthanc("pacs4");
+    pacsList.push(pacs);
+    await pacs.start();
+    // Between the service and Orthanc, a pass-through proxy that counts the instances of every
+    // STOW-RS request (read with dcmjs) and holds each request 300 ms, so the commits overlap.
+    const receipts: string[] = [];
+    const target = new URL(pacs.stowUrl);
+    const proxy = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", async () => {
+        const body = Buffer.concat(chunks);
+        for (const part of splitMultipart(body, req.headers["content-type"]!))
+          receipts.push(readWithDcmjs(part.data).dict["00080018"]!.Value![0] as string);
+        await new Promise((r) => setTimeout(r, 300));
+        const forwarded = await fetch(target, {
+          method: "POST",
+          body: new Uint8Array(body),
+          headers: { "content-type": req.headers["content-type"]!, accept: "application/dicom+json" },
+        });
+        res.writeHead(forwarded.status, { "content-type": forwarded.headers.get("content-type") ?? "" });
+        res.end(Buffer.from(await forwarded.arrayBuffer()));
+      });
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    try {
+      const service = await startService({
+        DESTINATION_STOW_URL: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/dicom-web/studies`,
+      });
+      children.push(service.child);
+      const created = await fetch(`${service.base}/sessions`, {
+        method: "POST",
+        body: new Uint8Array(multipart(STUDY.map((data) => ({ type: "application/dicom", data })))),
+        headers: {
+          "content-type": 'multipart/related; type="application/dicom"; boundary=test-boundary-1234',
+        },
+      });
+      expect(created.status).toBe(201);
+      const url = `${service.base}/sessions/${((await created.json()) as { id: string }).id}`;
+      expect((await fetch(`${url}/apply?profile=hipaa`, { method: "POST" })).status).toBe(200);
+
+      const commits = await Promise.all(
+        Array.from({ length: 4 }, () => fetch(`${url}/commit?destination=default`, { method: "POST" })),
+      );
+      const statuses = commits.map((c) => c.status).sort();
+      const perInstance = new Map<string, number>();
+      for (const uid of receipts) perInstance.set(uid, (perInstance.get(uid) ?? 0) + 1);
+      console.log(
+        `Orthanc: 4 concurrent commits -> ${statuses.join(",")}; instances received ${receipts.length} (per instance ${[...perInstance.values()].join(",")})`,
+      );
+      expect(statuses).toEqual([200, 409, 409, 409]);
+      for (const c of commits.filter((x) => x.status === 409))
+        expect(c.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(receipts).toHaveLength(3);
+      expect([...perInstance.values()]).toEqual([1, 1, 1]);
+      await checkStoredStudy(pacs);
+      expect(((await (await fetch(url)).json()) as { state: string }).state).toBe("committed");
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
   });
 });
