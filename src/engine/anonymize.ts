@@ -21,6 +21,7 @@ import {
   SOP_INSTANCE_UID,
   STUDY_INSTANCE_UID,
 } from "../dicom/tag.js";
+import { isValidUid } from "../dicom/uid.js";
 import { asciiValue } from "../dicom/values.js";
 import { AnonymizerError } from "../errors.js";
 import { applyPlan, type ApplyResult, type AuditEntry } from "./apply.js";
@@ -179,6 +180,9 @@ function prepare(
   const dataset = mergeElements(applied.dataset, method);
   const sopInstanceUid = textOf(dataset, SOP_INSTANCE_UID);
   if (!sopInstanceUid) return fail("NOT_AN_INSTANCE", "the profile removes SOP Instance UID (0008,0018)");
+  // Remapped UIDs are valid; a kept one (retainUIDs) may not be, and outputs are named after it.
+  if (!isValidUid(sopInstanceUid))
+    return fail("INVALID_UID", "SOP Instance UID (0008,0018) is not a valid UID (PS3.5 9.1) and is kept");
   return {
     status: "prepared",
     write: {
