@@ -58,6 +58,12 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     // We log one line per request ourselves, with the route pattern and never the URL.
     logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: config.requestTimeoutMs,
+    // A URL Fastify cannot decode: problem+json naming the error, not the default body quoting the URL.
+    frameworkErrors: (error, _request, reply) =>
+      (reply as FastifyReply)
+        .code(400)
+        .type("application/problem+json")
+        .send(problemBody(new HttpProblem(400, "Bad Request", `request rejected (${error.code})`))),
     return503OnClosing: true,
   });
   if (secret.ephemeral)

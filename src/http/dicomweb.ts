@@ -93,7 +93,9 @@ export function makeForwarder(ctx: Omit<AppContext, "forwarder">): Forwarder {
     /** POST /sessions/{id}/commit?destination=<name>: forward the staged instances by STOW-RS. */
     async forwardSession(reply, id, owner, name) {
       if (name !== "default" || !destination)
-        throw notFound(`no destination named "${name}" is configured (DESTINATION_STOW_URL gives "default")`);
+        throw notFound(
+          'the destination parameter names no configured destination (DESTINATION_STOW_URL gives "default")',
+        );
       const { meta, audit, outputs } = await ctx.sessions.staged(id, owner);
       if (meta.state === "committed")
         throw conflict("the session is already committed; its instances were sent");

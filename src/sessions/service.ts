@@ -282,7 +282,7 @@ export class SessionService {
   async instance(id: string, owner: string | null, index: number, version: Version): Promise<Buffer> {
     const meta = await this.get(id, owner);
     if (!meta.instances.some((i) => i.index === index))
-      throw notFound(`the session has no instance ${index}`);
+      throw notFound("the session has no instance at this index");
     const data = await this.store.getInstance(meta.id, version, index);
     if (!data)
       throw notFound(

@@ -52,9 +52,7 @@ export async function* readUpload(request: FastifyRequest, limits: UploadLimits)
     case "multipart/related": {
       const type = (media.params.type ?? DICOM).toLowerCase();
       if (type !== DICOM)
-        throw unsupportedMediaType(
-          `multipart/related with type "${type}" is not supported; use type="application/dicom"`,
-        );
+        throw unsupportedMediaType('multipart/related is taken with type="application/dicom" only');
       if (!media.params.boundary) throw badRequest("multipart/related needs a boundary parameter");
       yield* readMultipartRelated(request.raw, media.params.boundary, DICOM, limits);
       return;
@@ -64,7 +62,7 @@ export async function* readUpload(request: FastifyRequest, limits: UploadLimits)
       return;
     default:
       throw unsupportedMediaType(
-        `send application/dicom, multipart/related; type="application/dicom" or multipart/form-data${media ? ` (got ${media.type})` : ""}`,
+        'send application/dicom, multipart/related; type="application/dicom" or multipart/form-data',
       );
   }
 }

@@ -10,7 +10,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CORPUS_DIR, corpusFile } from "../helpers/corpus.js";
-import { multipart, testApp, type TestApp } from "../helpers/app.js";
+import { injectPastPressure, multipart, testApp, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "http-hostile-"));
@@ -62,7 +62,7 @@ const KEEP_UIDS = JSON.stringify({
 
 describe("UIDs that would leave the archive's root (application/zip)", () => {
   it("remaps an invalid UID with the standard prefix: the entry is named after the new UID", async () => {
-    const res = await t.app.inject({
+    const res = await injectPastPressure(t.app, {
       method: "POST",
       url: "/anonymize?profile=hipaa",
       headers: { "content-type": "application/dicom", accept: "application/zip" },
@@ -82,7 +82,7 @@ describe("UIDs that would leave the archive's root (application/zip)", () => {
       ],
       "form-boundary-5678",
     );
-    const res = await t.app.inject({
+    const res = await injectPastPressure(t.app, {
       method: "POST",
       url: "/anonymize",
       headers: {
@@ -114,7 +114,7 @@ describe("malformed multipart bodies answer 400 problem+json", () => {
     ],
   ];
   it.each(cases)("%s", async (_name, contentType, payload) => {
-    const res = await t.app.inject({
+    const res = await injectPastPressure(t.app, {
       method: "POST",
       url: "/anonymize",
       headers: { "content-type": contentType },
