@@ -211,7 +211,11 @@ function writeExclusive(dir: string, uid: string, chunks: readonly Buffer[], siz
       }
     }
   } finally {
-    fs.rmSync(temp, { force: true });
+    try {
+      fs.unlinkSync(temp);
+    } catch {
+      // already renamed to its name (file systems without hard links)
+    }
   }
 }
 
