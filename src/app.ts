@@ -152,13 +152,14 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     },
   });
 
-  // One log line and one count per request. A response that closes before it was fully written means
-  // the client went away (mid-upload, or while we worked): "aborted", apart from our own errors.
+  // One log line and one count per request. A request whose body was cut off, or whose response
+  // closed before it finished, lost its client (mid-upload, or while we worked): "aborted", apart
+  // from our own errors.
   const recorded = new WeakSet<FastifyRequest>();
-  const record = (request: FastifyRequest, reply: FastifyReply): void => {
+  const record = (request: FastifyRequest, reply: FastifyReply, closedEarly: boolean): void => {
     if (recorded.has(request)) return;
     recorded.add(request);
-    const aborted = !reply.raw.writableFinished || request.raw.aborted;
+    const aborted = closedEarly || request.raw.aborted;
     const route = request.routeOptions.url ?? "unmatched";
     const status = aborted ? "aborted" : String(reply.statusCode);
     metrics.requests.inc({ route, method: request.method, status });
@@ -176,9 +177,12 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     );
   };
   app.addHook("onRequest", async (request, reply) => {
-    reply.raw.once("close", () => record(request, reply));
+    // After a complete response, onResponse has recorded it already ('finish' comes before 'close').
+    reply.raw.once("close", () => record(request, reply, true));
   });
-  app.addHook("onResponse", async (request, reply) => record(request, reply));
+  app.addHook("onResponse", async (request, reply) =>
+    record(request, reply, !(reply.raw.writableFinished || reply.raw.writableEnded)),
+  );
 
   app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
     let problem: HttpProblem;
