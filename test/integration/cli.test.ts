@@ -218,16 +218,21 @@ describe("dicomweb-anonymizer anonymize: hostile input and faults", () => {
   });
 
   it("an --out that cannot be created exits 2 with a message instead of spinning", () => {
-    const r = spawnSync(
-      process.execPath,
-      [CLI, "anonymize", path.join(CORPUS_DIR, GOOD[0]!), "--out", "/proc/self/nope/deeper"],
-      { encoding: "utf8", env: { ...process.env, UID_SECRET: "x" }, timeout: 20_000, killSignal: "SIGKILL" },
-    );
-    expect(r.signal).toBeNull(); // not killed by the timeout
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(
-      /--out \/proc\/self\/nope\/deeper: cannot create the output directory \(ENOENT\)/,
-    );
+    for (const out of ["/proc/self/nope", "/proc/self/nope/deeper"]) {
+      const r = spawnSync(
+        process.execPath,
+        [CLI, "anonymize", path.join(CORPUS_DIR, GOOD[0]!), "--out", out],
+        {
+          encoding: "utf8",
+          env: { ...process.env, UID_SECRET: "x" },
+          timeout: 20_000,
+          killSignal: "SIGKILL",
+        },
+      );
+      expect(r.signal).toBeNull(); // not killed by the timeout
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`--out ${out}: cannot create the output directory (ENOENT)`);
+    }
     const file = path.join(tmp, "a-file");
     fs.writeFileSync(file, "");
     const f = cli(["anonymize", path.join(CORPUS_DIR, GOOD[0]!), "--out", file]);
