@@ -186,7 +186,7 @@ describe("clients that hang up mid-upload (a real socket)", () => {
     }
     expect(lines().filter((l) => l.level >= 50)).toEqual([]);
 
-    const metrics = (await a.app.inject({ method: "GET", url: "/metrics" })).body;
+    const metrics = (await injectPastPressure(a.app, { method: "GET", url: "/metrics" })).body;
     expect(metrics).toContain(
       'dwanon_http_requests_total{route="/anonymize",method="POST",status="aborted"} 3',
     );
