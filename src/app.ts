@@ -9,6 +9,8 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
 } from "fastify";
 import type { Config } from "./config.js";
 import { outputBytesOf, type AnonymizedChunks, type InstanceOutcome } from "./engine/anonymize.js";
@@ -20,7 +22,7 @@ import type { AppContext } from "./http/context.js";
 import docsRoutes from "./http/docs.js";
 import healthRoutes from "./http/health.js";
 import { Metrics } from "./http/metrics.js";
-import { HttpProblem, overloaded, problemBody } from "./http/problem.js";
+import { badRequest, HttpProblem, isMalformedFormData, overloaded, problemBody } from "./http/problem.js";
 import profileRoutes from "./http/profiles.js";
 import sessionRoutes from "./http/sessions.js";
 import dicomwebRoutes, { makeForwarder } from "./http/dicomweb.js";
@@ -61,6 +63,12 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     // Slow headers are cut at HEADERS_TIMEOUT_MS, checked every second (node's default: 30 s).
     http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 },
     clientErrorHandler,
+    // A URL Fastify cannot decode: problem+json naming the error, not the default body quoting the URL.
+    frameworkErrors: (error, _request, reply) =>
+      (reply as FastifyReply)
+        .code(400)
+        .type("application/problem+json")
+        .send(problemBody(new HttpProblem(400, "Bad Request", `request rejected (${error.code})`))),
     return503OnClosing: true,
   });
   if (secret.ephemeral)
@@ -185,23 +193,37 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     },
   });
 
-  app.addHook("onResponse", async (request, reply) => {
+  // One log line and one count per request. A request whose body was cut off, or whose response
+  // closed before it finished, lost its client (mid-upload, or while we worked): "aborted", apart
+  // from our own errors.
+  const recorded = new WeakSet<FastifyRequest>();
+  const record = (request: FastifyRequest, reply: FastifyReply, closedEarly: boolean): void => {
+    if (recorded.has(request)) return;
+    recorded.add(request);
+    const aborted = closedEarly || request.raw.aborted;
     const route = request.routeOptions.url ?? "unmatched";
-    const seconds = reply.elapsedTime / 1000;
-    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
-    metrics.duration.observe({ route }, seconds);
+    const status = aborted ? "aborted" : String(reply.statusCode);
+    metrics.requests.inc({ route, method: request.method, status });
+    metrics.duration.observe({ route }, reply.elapsedTime / 1000);
     // Route pattern, status, timing and counts only: never the URL (DICOMweb paths carry UIDs), never values.
     request.log.info(
       {
         route,
         method: request.method,
-        status: reply.statusCode,
+        status: aborted ? status : reply.statusCode,
         ms: Math.round(reply.elapsedTime),
         instances: request.instanceSummary,
       },
-      "request completed",
+      aborted ? "request aborted by the client" : "request completed",
     );
+  };
+  app.addHook("onRequest", async (request, reply) => {
+    // After a complete response, onResponse has recorded it already ('finish' comes before 'close').
+    reply.raw.once("close", () => record(request, reply, true));
   });
+  app.addHook("onResponse", async (request, reply) =>
+    record(request, reply, !(reply.raw.writableFinished || reply.raw.writableEnded)),
+  );
 
   app.setErrorHandler((error: FastifyError | HttpProblem, request, reply) => {
     let problem: HttpProblem;
@@ -212,6 +234,11 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
         TITLES[error.statusCode] ?? "Bad Request",
         `request rejected (${error.code ?? "invalid request"})`,
       );
+    } else if (request.raw.aborted || reply.raw.destroyed) {
+      // The client hung up (ECONNRESET mid-body): nobody to answer, nothing of ours failed.
+      problem = new HttpProblem(400, "Bad Request", "the client closed the connection");
+    } else if (isMalformedFormData(error)) {
+      problem = badRequest("malformed multipart/form-data body (boundary missing or body unterminated)");
     } else {
       request.log.error(
         { err: { name: error.name, code: (error as FastifyError).code } },

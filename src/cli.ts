@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { expandInputs } from "./cli/files.js";
+import { expandInputs, makeOutputDir } from "./cli/files.js";
 import { loadPlan, type FileResult } from "./cli/job.js";
 import { runJobs } from "./cli/pool.js";
 import { resolveSecret } from "./engine/secret.js";
@@ -45,8 +45,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const plan = loadPlan(values.profile, values["profiles-dir"]);
-  const files = expandInputs(inputs);
-  fs.mkdirSync(values.out, { recursive: true });
+  const { files, skipped } = expandInputs(inputs);
+  const outDir = makeOutputDir(values.out);
   const secret = resolveSecret(process.env.UID_SECRET);
   if (secret.ephemeral)
     console.error(
@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
       profile: values.profile,
       profilesDir: values["profiles-dir"],
       secretHex: secret.secret.toString("hex"),
-      outDir: values.out,
+      outDir,
       withChanges: values.audit !== undefined,
     },
     jobs,
@@ -94,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
         ...(r.reason ? { code: r.code, reason: r.reason } : {}),
         changes: (r.changes ?? []).map((c) => (values["audit-before"] ? c : { ...c, before: undefined })),
       })),
+      ...(skipped.length > 0 ? { skipped } : {}),
       summary: { total: results.length, anonymized: anonymized.length, failed: failed.length },
     };
     fs.writeFileSync(values.audit, JSON.stringify(audit, null, 2));
@@ -104,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
       `in ${seconds.toFixed(2)} s (${(results.length / seconds).toFixed(1)} instances/s, ${(megabytes / seconds).toFixed(1)} MB/s)`,
   );
   for (const f of failed) console.log(`  failed: ${f.source}: ${f.reason}`);
+  for (const s of skipped) console.log(`  skipped: ${s.source}: ${s.reason}`);
   return failed.length > 0 ? 1 : 0;
 }
 

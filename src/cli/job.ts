@@ -1,6 +1,8 @@
 /** One file through the engine, as the CLI does it: read, anonymize, write `<new SOP Instance UID>.dcm`. */
 import fs from "node:fs";
 import path from "node:path";
+import { threadId } from "node:worker_threads";
+import { isValidUid } from "../dicom/uid.js";
 import { anonymizeInstanceChunks, type PhaseTimings } from "../engine/anonymize.js";
 import type { AuditEntry } from "../engine/apply.js";
 import type { Plan } from "../engine/plan.js";
@@ -64,17 +66,29 @@ class ReusableBuffer {
 export class FileJob {
   private readonly uids: UidMapper;
   private readonly inputBuffer = new ReusableBuffer();
+  private readonly outDir: string;
 
   constructor(
     private readonly plan: Plan,
     secret: Buffer,
-    private readonly outDir: string,
+    outDir: string,
     private readonly withChanges: boolean,
   ) {
     this.uids = new UidMapper(secret);
+    this.outDir = path.resolve(outDir);
   }
 
+  /** Never throws: whatever goes wrong with one file is that file's failure, and the batch goes on. */
   run(index: number, source: string): FileResult {
+    try {
+      return this.runOne(index, source);
+    } catch {
+      // An error we did not foresee: its message is not known to be free of values.
+      return failure(index, source, "INTERNAL", "unexpected error while processing this file", 0);
+    }
+  }
+
+  private runOne(index: number, source: string): FileResult {
     let input: Buffer;
     try {
       input = readInto(source, this.inputBuffer);
@@ -106,7 +120,16 @@ export class FileJob {
         outputBytes: 0,
       };
     }
-    const output = writeExclusive(this.outDir, outcome.sopInstanceUID, outcome.chunks, outcome.outputBytes);
+    let output: string;
+    try {
+      output = writeExclusive(this.outDir, outcome.sopInstanceUID, outcome.chunks, outcome.outputBytes);
+    } catch (error) {
+      const reason =
+        error instanceof OutputNameError
+          ? error.message
+          : `cannot write the output: ${(error as NodeJS.ErrnoException).code ?? "error"}`;
+      return failure(index, source, "WRITE", reason, input.length);
+    }
     return {
       index,
       source,
@@ -121,6 +144,18 @@ export class FileJob {
     };
   }
 }
+
+function failure(
+  index: number,
+  source: string,
+  code: string,
+  reason: string,
+  inputBytes: number,
+): FileResult {
+  return { index, source, status: "failed", code, reason, inputBytes, outputBytes: 0 };
+}
+
+class OutputNameError extends Error {}
 
 function readInto(file: string, target: ReusableBuffer): Buffer {
   const fd = fs.openSync(file, "r");
@@ -142,25 +177,58 @@ function readInto(file: string, target: ReusableBuffer): Buffer {
 /**
  * Writes `<uid>.dcm`, or `<uid>_2.dcm`... when an earlier input of the run had the same SOP Instance
  * UID and different content: nothing is overwritten, so every input stays accounted for, and a re-run
- * into the same directory finds its own files. Exclusive create is atomic across worker threads.
+ * into the same directory finds its own files.
+ *
+ * Names are built only from valid UIDs (PS3.5 9.1: digits and dots) and checked to stay in `dir`.
+ * The bytes go to a hidden temporary file first, which is linked to its name only once complete
+ * (link fails if the name exists: exclusive across worker threads), so a full disk or a crash never
+ * leaves a truncated `<uid>.dcm` that looks like an output; the temporary file is removed on failure.
  */
 function writeExclusive(dir: string, uid: string, chunks: readonly Buffer[], size: number): string {
-  for (let n = 1; ; n++) {
-    const file = path.join(dir, n === 1 ? `${uid}.dcm` : `${uid}_${n}.dcm`);
-    let fd: number;
-    try {
-      fd = fs.openSync(file, "wx");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      if (sameContent(file, chunks, size)) return file; // a re-run
-      continue;
-    }
+  if (!isValidUid(uid))
+    throw new OutputNameError(
+      "the SOP Instance UID (0008,0018) is not a valid UID: no file name is built from it",
+    );
+  const temp = path.join(dir, `.${uid}.${process.pid}-${threadId}.partial`);
+  const fd = fs.openSync(temp, "w", 0o644);
+  try {
     try {
       writeAll(fd, chunks);
     } finally {
       fs.closeSync(fd);
     }
-    return file;
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? `${uid}.dcm` : `${uid}_${n}.dcm`;
+      const file = path.resolve(dir, name);
+      if (path.dirname(file) !== dir)
+        throw new OutputNameError("the output name leaves the output directory");
+      try {
+        linkOrRename(temp, file);
+        return file;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+        if (sameContent(file, chunks, size)) return file; // a re-run
+      }
+    }
+  } finally {
+    try {
+      fs.unlinkSync(temp);
+    } catch {
+      // already renamed to its name (file systems without hard links)
+    }
+  }
+}
+
+/** Gives the complete temporary file its name, failing with EEXIST when the name is taken. */
+function linkOrRename(temp: string, file: string): void {
+  try {
+    fs.linkSync(temp, file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // File systems without hard links: rename, after an existence check (not atomic across threads).
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw error;
+    if (fs.existsSync(file)) throw Object.assign(new Error("exists"), { code: "EEXIST" });
+    fs.renameSync(temp, file);
   }
 }
 

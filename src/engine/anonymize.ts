@@ -21,6 +21,7 @@ import {
   SOP_INSTANCE_UID,
   STUDY_INSTANCE_UID,
 } from "../dicom/tag.js";
+import { isValidUid } from "../dicom/uid.js";
 import { asciiValue } from "../dicom/values.js";
 import { AnonymizerError } from "../errors.js";
 import { applyPlan, type ApplyResult, type AuditEntry } from "./apply.js";
@@ -72,6 +73,12 @@ export interface AnonymizeContext {
 }
 
 const methodCache = new WeakMap<Plan, DataElement[]>();
+
+const KEPT_UID_NAMES: ReadonlyArray<readonly [number, string]> = [
+  [SOP_INSTANCE_UID, "SOP Instance UID (0008,0018)"],
+  [STUDY_INSTANCE_UID, "Study Instance UID (0020,000D)"],
+  [SERIES_INSTANCE_UID, "Series Instance UID (0020,000E)"],
+];
 
 function textOf(dataset: readonly DataElement[], tag: number): string {
   return asciiValue(dataset.find((e) => e.tag === tag)?.value);
@@ -179,6 +186,12 @@ function prepare(
   const dataset = mergeElements(applied.dataset, method);
   const sopInstanceUid = textOf(dataset, SOP_INSTANCE_UID);
   if (!sopInstanceUid) return fail("NOT_AN_INSTANCE", "the profile removes SOP Instance UID (0008,0018)");
+  // Remapped UIDs are valid; kept ones (retainUIDs) may not be, and files and URLs are named after them.
+  for (const [tag, name] of KEPT_UID_NAMES) {
+    const uid = textOf(dataset, tag);
+    if (uid && !isValidUid(uid))
+      return fail("INVALID_UID", `${name} is not a valid UID (PS3.5 9.1) and is kept`);
+  }
   return {
     status: "prepared",
     write: {

@@ -5,8 +5,13 @@
  * the secret the mapping cannot be reversed or recomputed (45 CFR 164.514(c)).
  */
 import crypto from "node:crypto";
+import { isValidUid } from "../dicom/uid.js";
 
-/** UIDs defined by the standard (SOP classes, transfer syntaxes, coding schemes...) are never remapped. */
+/**
+ * UIDs defined by the standard (SOP classes, transfer syntaxes, coding schemes...) are not remapped,
+ * as long as they are valid UIDs: an invalid value is remapped whatever its prefix, so a value such
+ * as `1.2.840.10008.9/../x` is never kept (it could name a file outside the output directory).
+ */
 export const STANDARD_UID_ROOT = "1.2.840.10008.";
 
 export class UidMapper {
@@ -18,7 +23,7 @@ export class UidMapper {
   ) {}
 
   remap(uid: string): string {
-    if (uid === "" || uid.startsWith(STANDARD_UID_ROOT)) return uid;
+    if (uid === "" || (uid.startsWith(STANDARD_UID_ROOT) && isValidUid(uid))) return uid;
     let mapped = this.cache.get(uid);
     if (mapped === undefined) {
       const digest = crypto.createHmac("sha256", this.secret).update(uid, "latin1").digest();

@@ -91,7 +91,9 @@ export function makeForwarder(ctx: Omit<AppContext, "forwarder">): Forwarder {
      */
     async forwardSession(reply, id, owner, name) {
       if (name !== "default" || !destination)
-        throw notFound(`no destination named "${name}" is configured (DESTINATION_STOW_URL gives "default")`);
+        throw notFound(
+          'the destination parameter names no configured destination (DESTINATION_STOW_URL gives "default")',
+        );
       let problem: string | undefined;
       const failures = new Map<string, number>();
       const { meta, audit, outputs, sent } = await ctx.sessions.forward(id, owner, async (pending) => {

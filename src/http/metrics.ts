@@ -8,7 +8,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
     name: "dwanon_http_requests_total",
-    help: "HTTP requests by route pattern, method and status",
+    help: 'HTTP requests by route pattern, method and status ("aborted": the client hung up first)',
     labelNames: ["route", "method", "status"] as const,
     registers: [this.registry],
   });

@@ -57,3 +57,19 @@ export function problemBody(problem: HttpProblem): ProblemBody {
     ...problem.extras,
   };
 }
+
+/**
+ * Errors of the multipart/form-data parser (@fastify/busboy) that mean the body is malformed: no or
+ * an empty boundary, a body that ends before its closing boundary. They carry no status of their own.
+ */
+const MALFORMED_FORM_DATA = [
+  /^Multipart: Boundary not found$/,
+  /^Boundary required$/,
+  /^The needle cannot/,
+  /^Unexpected end of multipart data$/,
+  /terminated early due to unexpected end of multipart data$/,
+];
+
+export function isMalformedFormData(error: Error): boolean {
+  return MALFORMED_FORM_DATA.some((re) => re.test(error.message));
+}

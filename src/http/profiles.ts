@@ -25,7 +25,7 @@ export default async function profileRoutes(app: FastifyInstance, ctx: AppContex
 
   app.get<{ Params: { name: string } }>("/profiles/:name", async (request) => {
     const plan = ctx.registry.get(request.params.name);
-    if (!plan) throw notFound(`unknown profile "${request.params.name}"`);
+    if (!plan) throw notFound("no profile has this name; GET /profiles lists them");
     const summary = ctx.registry.list().find((p) => p.name === plan.name)!;
     return {
       ...summary,

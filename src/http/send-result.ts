@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import type { FastifyReply } from "fastify";
 import type { Audit } from "../respond/audit.js";
 import { multipartBody } from "../respond/multipart.js";
-import { zipBody } from "../respond/zip.js";
+import { instanceEntryName, zipBody } from "../respond/zip.js";
 import { DICOM } from "../upload/read-upload.js";
 import type { ResponseFormat } from "./negotiate.js";
 
@@ -28,12 +28,12 @@ export function sendResult(
     const files: Array<{ name: string; data: Buffer }> = [
       { name: "audit.json", data: Buffer.from(JSON.stringify(audit, null, 2)) },
     ];
-    for (const o of instances) {
+    for (const [position, o] of instances.entries()) {
       // Two inputs with one SOP Instance UID must not overwrite each other in the archive.
       const n = (seen.get(o.sopInstanceUID) ?? 0) + 1;
       seen.set(o.sopInstanceUID, n);
       files.push({
-        name: n === 1 ? `${o.sopInstanceUID}.dcm` : `${o.sopInstanceUID}_${n}.dcm`,
+        name: instanceEntryName(o.sopInstanceUID, n, position),
         data: Buffer.isBuffer(o.data) ? o.data : Buffer.concat(o.data as Buffer[]),
       });
     }

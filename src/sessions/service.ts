@@ -550,7 +550,7 @@ export class SessionService {
   async instance(id: string, owner: string | null, index: number, version: Version): Promise<Buffer> {
     const meta = await this.get(id, owner);
     const info = meta.instances.find((i) => i.index === index);
-    if (!info) throw notFound(`the session has no instance ${index}`);
+    if (!info) throw notFound("the session has no instance at this index");
     const key = info[version];
     const data = key ? await this.store.getBlob(meta.id, key) : undefined;
     if (!data)

@@ -69,9 +69,7 @@ async function* readParts(request: FastifyRequest, limits: UploadLimits): AsyncG
     case "multipart/related": {
       const type = (media.params.type ?? DICOM).toLowerCase();
       if (type !== DICOM)
-        throw unsupportedMediaType(
-          `multipart/related with type "${type}" is not supported; use type="application/dicom"`,
-        );
+        throw unsupportedMediaType('multipart/related is taken with type="application/dicom" only');
       if (!media.params.boundary) throw badRequest("multipart/related needs a boundary parameter");
       yield* readMultipartRelated(request.raw, media.params.boundary, DICOM, limits);
       return;
@@ -81,7 +79,7 @@ async function* readParts(request: FastifyRequest, limits: UploadLimits): AsyncG
       return;
     default:
       throw unsupportedMediaType(
-        `send application/dicom, multipart/related; type="application/dicom" or multipart/form-data${media ? ` (got ${media.type})` : ""}`,
+        'send application/dicom, multipart/related; type="application/dicom" or multipart/form-data',
       );
   }
 }
