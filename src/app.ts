@@ -166,8 +166,10 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
 
   const ctx: AppContext = { ...base, forwarder: makeForwarder(base) };
 
+  // The engine runs on worker threads, so a long event-loop delay means the process itself is stuck:
+  // shed load rather than queue behind it. 0 turns the check off.
   await app.register(underPressure, {
-    maxEventLoopDelay: 2000,
+    maxEventLoopDelay: config.maxEventLoopDelayMs,
     retryAfter: 5,
     pressureHandler: (_request, reply) => {
       const problem = overloaded(5);

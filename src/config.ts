@@ -20,6 +20,8 @@ export interface Config {
   readonly maxRequestBytes: number;
   readonly maxInflatedBytes: number;
   readonly requestTimeoutMs: number;
+  /** Event-loop delay past which requests are answered 503 (@fastify/under-pressure); 0: no check. */
+  readonly maxEventLoopDelayMs: number;
   /** Time allowed for a request's line and headers (node:http headersTimeout). */
   readonly headersTimeoutMs: number;
   /** A body must arrive at this average rate over each window of waiting for it (0: no minimum). */
@@ -156,6 +158,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxRequestBytes,
     maxInflatedBytes: bytes(env, "MAX_INFLATED_BYTES", 1024 * MiB),
     requestTimeoutMs,
+    maxEventLoopDelayMs: integer(env, "MAX_EVENT_LOOP_DELAY_MS", 2000, 0),
     headersTimeoutMs,
     minBodyRate: integer(env, "MIN_BODY_RATE", 16 * 1024, 0),
     bodyRateWindowMs: integer(env, "BODY_RATE_WINDOW_MS", 10_000, 100),

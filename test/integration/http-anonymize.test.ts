@@ -283,3 +283,36 @@ describe("overload", () => {
     expect(again.statusCode).toBe(200);
   });
 });
+
+describe("event-loop pressure", () => {
+  let guarded: TestApp;
+  beforeAll(async () => {
+    guarded = await testApp({ MAX_EVENT_LOOP_DELAY_MS: "100" });
+  });
+  afterAll(async () => guarded.app.close());
+
+  it("answers 503 with Retry-After while the event loop is stuck, and serves again afterwards", async () => {
+    // Block this process's event loop for longer than a whole sampling interval (one second), as a
+    // stuck process would; the next request is shed.
+    const until = Date.now() + 2500;
+    while (Date.now() < until) {
+      /* busy: nothing else runs */
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    const stuck = await guarded.app.inject({
+      method: "POST",
+      url: "/anonymize",
+      payload: MR,
+      headers: { "content-type": "application/dicom" },
+    });
+    expect(stuck.statusCode).toBe(503);
+    expect(stuck.headers["retry-after"]).toBe("5");
+    expect(stuck.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    let status = 503;
+    for (let i = 0; i < 50 && status === 503; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      status = (await guarded.app.inject({ method: "GET", url: "/readyz" })).statusCode;
+    }
+    expect(status).toBe(200);
+  });
+});

@@ -10,7 +10,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CORPUS_DIR, corpusFile } from "../helpers/corpus.js";
-import { injectPastPressure, multipart, testApp, type TestApp } from "../helpers/app.js";
+import { multipart, testApp, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "http-hostile-"));
@@ -62,7 +62,7 @@ const KEEP_UIDS = JSON.stringify({
 
 describe("UIDs that would leave the archive's root (application/zip)", () => {
   it("remaps an invalid UID with the standard prefix: the entry is named after the new UID", async () => {
-    const res = await injectPastPressure(t.app, {
+    const res = await t.app.inject({
       method: "POST",
       url: "/anonymize?profile=hipaa",
       headers: { "content-type": "application/dicom", accept: "application/zip" },
@@ -82,7 +82,7 @@ describe("UIDs that would leave the archive's root (application/zip)", () => {
       ],
       "form-boundary-5678",
     );
-    const res = await injectPastPressure(t.app, {
+    const res = await t.app.inject({
       method: "POST",
       url: "/anonymize",
       headers: {
@@ -114,7 +114,7 @@ describe("malformed multipart bodies answer 400 problem+json", () => {
     ],
   ];
   it.each(cases)("%s", async (_name, contentType, payload) => {
-    const res = await injectPastPressure(t.app, {
+    const res = await t.app.inject({
       method: "POST",
       url: "/anonymize",
       headers: { "content-type": contentType },
@@ -186,7 +186,7 @@ describe("clients that hang up mid-upload (a real socket)", () => {
     }
     expect(lines().filter((l) => l.level >= 50)).toEqual([]);
 
-    const metrics = (await injectPastPressure(a.app, { method: "GET", url: "/metrics" })).body;
+    const metrics = (await a.app.inject({ method: "GET", url: "/metrics" })).body;
     expect(metrics).toContain(
       'dwanon_http_requests_total{route="/anonymize",method="POST",status="aborted"} 3',
     );

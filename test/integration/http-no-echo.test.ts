@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { corpusFile } from "../helpers/corpus.js";
-import { injectPastPressure, multipart, testApp, type TestApp } from "../helpers/app.js";
+import { multipart, testApp, type TestApp } from "../helpers/app.js";
 
 const TOKEN = "no-echo-token-0123456789";
 let t: TestApp;
@@ -225,7 +225,7 @@ const cases: Case[] = [
 
 describe("no request value in any response or log line", () => {
   it.each(cases.map((c) => [c.marker, c] as const))("%s", async (marker, c) => {
-    const res = await injectPastPressure(t.app, {
+    const res = await t.app.inject({
       method: c.method,
       url: c.url(),
       headers: { authorization: c.auth ?? `Bearer ${TOKEN}`, ...c.headers },
@@ -258,7 +258,7 @@ describe("the problems still name what is wrong", () => {
       ),
     ],
   ])("%#", async (form, detail) => {
-    const res = await injectPastPressure(t.app, {
+    const res = await t.app.inject({
       method: "POST",
       url: "/anonymize",
       headers: { authorization: `Bearer ${TOKEN}`, ...form.headers },
