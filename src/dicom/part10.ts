@@ -182,7 +182,9 @@ function readWithMeta(
 /** The meta ends where group 0002 ends; the group length is optional in practice, so walk it. */
 function findMetaEnd(buf: ByteSource, start: number): number {
   let offset = start;
+  const boundaries = new Set<number>();
   while (offset + 8 <= buf.length && buf.readUInt16LE(offset) === 0x0002) {
+    boundaries.add(offset);
     const vr = buf.toString("latin1", offset + 4, offset + 6);
     if (!KNOWN_VRS.has(vr))
       throw new DicomParseError(`File Meta element at offset ${offset} is not Explicit VR`);
@@ -193,6 +195,17 @@ function findMetaEnd(buf: ByteSource, start: number): number {
     if (offset > buf.length) throw new DicomParseError("File Meta is truncated");
   }
   if (offset === start) throw new DicomParseError("File Meta Information is empty");
+  // When File Meta Information Group Length (0002,0000) ends the meta at an element boundary before the
+  // group ends, what follows is group 0002 repeated in the dataset (dcmtk reads the meta by its group
+  // length too); the dataset reader drops it as a repair.
+  if (
+    buf.readUInt32LE(start) === 0x00000002 &&
+    buf.toString("latin1", start + 4, start + 6) === "UL" &&
+    buf.readUInt16LE(start + 6) === 4
+  ) {
+    const declared = start + 12 + buf.readUInt32LE(start + 8);
+    if (declared < offset && boundaries.has(declared)) return declared;
+  }
   return offset;
 }
 
