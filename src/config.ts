@@ -133,7 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxParts: integer(env, "MAX_PARTS", 10_000, 1),
     maxPartBytes: bytes(env, "MAX_PART_BYTES", 2048 * MiB),
     maxRequestBytes: bytes(env, "MAX_REQUEST_BYTES", 4096 * MiB),
-    maxInflatedBytes: bytes(env, "MAX_INFLATED_BYTES", 1024 * MiB),
+    maxInflatedBytes: bytes(env, "MAX_INFLATED_BYTES", 256 * MiB),
     requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10 * 60_000, 1000),
     sessionStore: sessionStore(env),
     sessionTtlSeconds: integer(env, "SESSION_TTL_SECONDS", 3600, 1),

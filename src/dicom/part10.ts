@@ -59,7 +59,7 @@ export interface ReadOptions {
   readonly strict?: boolean;
 }
 
-const DEFAULT_MAX_INFLATED = 1024 * 1024 * 1024;
+const DEFAULT_MAX_INFLATED = 256 * 1024 * 1024;
 /**
  * Deflate reaches ~1000:1 on zeros; real DICOM (images, SR, waveforms) deflates 2-20:1 and blank
  * images up to a few hundred. 200:1 plus a 64 MiB allowance passes every real file with a wide margin

@@ -25,8 +25,8 @@ const UNDEFINED_LENGTH = 0xffffffff;
 /** Deeper nesting than this is hostile or broken; real data stays under ~12. */
 export const MAX_DEPTH = 64;
 
-/** Elements per instance unless the caller says otherwise (see DEFAULT_MAX_ELEMENTS in README). */
-export const DEFAULT_MAX_ELEMENTS = 1_000_000;
+/** Elements per instance (all depths) unless the caller says otherwise: real files have up to ~15,000. */
+export const DEFAULT_MAX_ELEMENTS = 500_000;
 
 /**
  * What the reader changed to make sense of an input that dcmtk and pydicom read (lenient reading):
