@@ -392,13 +392,17 @@ function settle(c: Cursor, p: Pending, nextTag: number): boolean {
   const value = element.value!;
   const upper = nextTag > tag ? nextTag : 0xffffffff;
   const found = headerRun(value, p.enc, tag, upper);
-  if (found.run >= 2 || (found.run === 1 && found.reachesEnd)) {
+  if (found.swallows) {
     throw new DicomParseError(
       `element ${tagParen(tag)} at offset ${headerStart} (${element.vr}, ${value.length} bytes) holds ${found.run} element header(s) (${found.tags.map(tagParen).join(", ")}): its length swallows the elements after it`,
     );
   }
-  if (found.run === 1) {
-    c.suspects.push({ offset: headerStart, tag: found.tags[0]!, what: `${element.vr} value holds a header` });
+  if (found.patientHeader !== undefined) {
+    c.suspects.push({
+      offset: headerStart,
+      tag: found.patientHeader,
+      what: `${element.vr} value holds a header`,
+    });
   }
   if (broken === undefined) return false;
   if (REFUSE_WHEN_BROKEN.has(tag)) {

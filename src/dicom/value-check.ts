@@ -13,7 +13,7 @@
  * date forms, over-long values of text VRs) and strict where a swallowed header cannot hide. Messages
  * name VRs, lengths and byte positions, never the value.
  */
-import { lookupTag } from "./dictionary.js";
+import { lookupTag, tagsWithVr } from "./dictionary.js";
 import { PIXEL_DATA, type Tag } from "./tag.js";
 import type { Encoding } from "./transfer-syntax.js";
 import { BINARY_WIDTH, KNOWN_VRS, LONG_LENGTH_VRS } from "./vr.js";
@@ -147,20 +147,26 @@ export function mayHideHeaders(vr: string, tag: Tag): boolean {
  * swallowed elements; one header counts when the caller knows patient attributes are missing.
  */
 export interface HeaderRun {
-  /** Consecutive headers found. */
+  /**
+   * The value ends in a chain of element headers as swallowed elements do: 2+ chained headers that
+   * reach or run past the value's end, or one whose element ends exactly where the value ends.
+   */
+  readonly swallows: boolean;
+  /** Headers in the longest chain found (the swallowing one when `swallows`). */
   readonly run: number;
-  /** The last header's element ends exactly where the value ends (or runs past it). */
-  readonly reachesEnd: boolean;
-  /** Tags of the headers found. */
   readonly tags: readonly Tag[];
+  /** A header of a patient attribute (Patient Name/ID/Birth Date/Sex) found anywhere in the value. */
+  readonly patientHeader: Tag | undefined;
 }
 
-const NO_RUN: HeaderRun = { run: 0, reachesEnd: false, tags: [] };
+const NO_RUN: HeaderRun = { swallows: false, run: 0, tags: [], patientHeader: undefined };
 
 /**
- * Swallowed elements have tags between the swallowing element's (`after`) and the next element read
- * after it (`before`): only headers in that window count, which keeps coincidences in binary and
- * private values (palettes, vendor headers, embedded datasets) out.
+ * Searches `value` for the headers of swallowed elements: tags between the swallowing element's
+ * (`after`) and the next element read after it (`before`), known to the dictionary with a VR it allows
+ * (or private), chained by their lengths towards the value's end. The window, the dictionary and the
+ * chain keep coincidences in binary and private values (palettes, vendor headers) out. Linear in the
+ * value's length: most offsets are rejected on two or three bytes.
  */
 export function headerRun(value: Uint8Array, enc: Encoding, after: Tag, before = 0xffffffff): HeaderRun {
   const n = value.length;
@@ -169,31 +175,73 @@ export function headerRun(value: Uint8Array, enc: Encoding, after: Tag, before =
   // A value that starts with an Item is a sequence kept as bytes (a UN holding a private SQ): its
   // headers are its items' contents, not swallowed elements. The engine never keeps such a UN as text.
   if (view.readUInt32LE(0) === 0xe000fffe || view.readUInt32BE(0) === 0xfffee000) return NO_RUN;
-  let best = NO_RUN;
+  const le = enc.littleEndian;
+  const explicit = enc.explicitVr;
+  const lowGroup = Math.max(after >>> 16, 0x0008);
+  const highGroup = Math.min(before >>> 16, 0x7fe0);
+  const groups = knownGroups();
+  const v = new Uint8Array(value.buffer, value.byteOffset, n);
+  let longest: Tag[] = [];
+  let patientHeader: Tag | undefined;
   for (let i = 0; i + 8 <= n; i++) {
+    // Cheap rejections on raw bytes first: nearly every offset ends here.
+    const group = le ? v[i]! | (v[i + 1]! << 8) : (v[i]! << 8) | v[i + 1]!;
+    if (group < lowGroup || group > highGroup) continue;
+    if ((group & 1) === 0 && groups[group] === 0) continue;
+    if (explicit) {
+      const a = v[i + 4]!;
+      const b = v[i + 5]!;
+      if (a < 0x41 || a > 0x5a || b < 0x41 || b > 0x5a) continue;
+    } else {
+      const length = le
+        ? (v[i + 4]! | (v[i + 5]! << 8) | (v[i + 6]! << 16) | (v[i + 7]! << 24)) >>> 0
+        : ((v[i + 4]! << 24) | (v[i + 5]! << 16) | (v[i + 6]! << 8) | v[i + 7]!) >>> 0;
+      if (length !== 0xffffffff && length > n - i - 8 + 0x10000) continue;
+    }
     let at = i;
     let previous = after;
     const tags: Tag[] = [];
-    let reachesEnd = false;
+    let end: "inside" | "exact" | "past" = "inside";
     for (;;) {
       const h = headerAt(view, at, enc);
       if (!h || h.tag <= previous || h.tag >= before) break;
       tags.push(h.tag);
       previous = h.tag;
       const next = at + h.size + h.length;
-      if (h.length === 0xffffffff || next >= n) {
-        reachesEnd = next === n;
+      if (h.length === 0xffffffff) break;
+      if (next >= n) {
+        end = next === n ? "exact" : "past";
         break;
       }
-      if (next + 8 > n) break;
+      if (next + 8 > n) {
+        end = "past"; // the next header is cut by the value's end
+        break;
+      }
       at = next;
     }
-    if (tags.length > best.run || (tags.length === best.run && reachesEnd && !best.reachesEnd))
-      best = { run: tags.length, reachesEnd, tags };
-    if (best.run >= 2) return best;
+    if (tags.length === 0) continue;
+    patientHeader ??= tags.find((t) => PATIENT_ATTRIBUTES.includes(t));
+    if ((tags.length >= 2 && end !== "inside") || (tags.length === 1 && end === "exact"))
+      return { swallows: true, run: tags.length, tags, patientHeader };
+    if (tags.length > longest.length) longest = tags;
   }
-  return best;
+  return { swallows: false, run: longest.length, tags: longest, patientHeader };
 }
+
+let groupBitmap: Uint8Array | undefined;
+
+/** 1 for every even group the dictionary has a tag in (repeating groups 50xx/60xx included). */
+function knownGroups(): Uint8Array {
+  if (groupBitmap) return groupBitmap;
+  const bitmap = new Uint8Array(0x10000);
+  for (const tag of tagsWithVr(KNOWN_VRS_AND_PSEUDO)) bitmap[tag >>> 16] = 1;
+  for (let g = 0x5000; g <= 0x501e; g += 2) bitmap[g] = 1;
+  for (let g = 0x6000; g <= 0x601e; g += 2) bitmap[g] = 1;
+  groupBitmap = bitmap;
+  return bitmap;
+}
+
+const KNOWN_VRS_AND_PSEUDO: ReadonlySet<string> = new Set([...KNOWN_VRS, "ox", "xs", "lt", "up", "na"]);
 
 interface Header {
   readonly tag: Tag;

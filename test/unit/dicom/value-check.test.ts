@@ -113,10 +113,15 @@ describe("headerRun", () => {
 
   it("finds the run of swallowed headers after the element, up to the value's end", () => {
     expect(headerRun(swallowed, EXPLICIT_LE, 0x00080060)).toMatchObject({
+      swallows: true,
       run: 2,
-      reachesEnd: true,
       tags: [0x00100010, 0x00100020],
+      patientHeader: 0x00100010,
     });
+    // Cut in the middle of Patient ID: the chain runs past the end, still a swallow.
+    expect(headerRun(swallowed.subarray(0, swallowed.length - 3), EXPLICIT_LE, 0x00080060).swallows).toBe(
+      true,
+    );
   });
 
   it("in implicit VR, by known tags and sane lengths", () => {
@@ -125,12 +130,17 @@ describe("headerRun", () => {
       implicit(0x0010, 0x0010, "Last^First"),
       implicit(0x0010, 0x0020, "id01"),
     ]);
-    expect(headerRun(value, IMPLICIT_LE, 0x00080060).run).toBe(2);
+    expect(headerRun(value, IMPLICIT_LE, 0x00080060)).toMatchObject({ swallows: true, run: 2 });
   });
 
   it("ignores headers outside the window between this element and the next one read", () => {
-    expect(headerRun(swallowed, EXPLICIT_LE, 0x00100010).run).toBe(1); // (0010,0010) is not after itself
-    expect(headerRun(swallowed, EXPLICIT_LE, 0x00080060, 0x00100020).run).toBe(1);
+    // (0010,0010) is not after itself; one header that ends where the value ends still swallows.
+    expect(headerRun(swallowed, EXPLICIT_LE, 0x00100010)).toMatchObject({ swallows: true, run: 1 });
+    expect(headerRun(swallowed, EXPLICIT_LE, 0x00080060, 0x00100020)).toMatchObject({
+      swallows: false,
+      run: 1,
+      patientHeader: 0x00100010,
+    });
     expect(headerRun(swallowed, EXPLICIT_LE, 0x00080060, 0x00100010).run).toBe(0);
   });
 
@@ -141,6 +151,21 @@ describe("headerRun", () => {
       headerRun(b("CHEST PA and lateral, 2 views; no acute findings.".repeat(20)), EXPLICIT_LE, 0x00080000)
         .run,
     ).toBe(0);
+  });
+
+  it("a chain of headers that stops inside the value is no swallow (an embedded header, a coincidence)", () => {
+    const inside = Buffer.concat([swallowed, b("trailing text of the real value")]);
+    expect(headerRun(inside, EXPLICIT_LE, 0x00080060)).toMatchObject({ swallows: false, run: 2 });
+  });
+
+  it("is linear and finds nothing in 8 MiB of random bytes or zeros", () => {
+    const random = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < random.length; i += 4) random.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
+    const started = performance.now();
+    for (const value of [random, Buffer.alloc(random.length)])
+      for (const enc of [EXPLICIT_LE, IMPLICIT_LE])
+        expect(headerRun(value, enc, 0x00080000).swallows).toBe(false);
+    expect(performance.now() - started).toBeLessThan(10_000); // ~0.2 s on an idle core; quadratic would be hours
   });
 
   it("does not count a sequence kept as bytes (a UN that starts with an Item)", () => {
