@@ -148,7 +148,7 @@ export function mayHideHeaders(vr: string, tag: Tag): boolean {
  */
 export interface HeaderRun {
   /**
-   * The value ends in a chain of element headers as swallowed elements do: 2+ chained headers that
+   * The value holds a chain of element headers as swallowed elements do: 4+ chained headers, 2+ that
    * reach or run past the value's end, or one whose element ends exactly where the value ends.
    */
   readonly swallows: boolean;
@@ -158,6 +158,12 @@ export interface HeaderRun {
   /** A header of a patient attribute (Patient Name/ID/Birth Date/Sex) found anywhere in the value. */
   readonly patientHeader: Tag | undefined;
 }
+
+/**
+ * This many chained headers in the window are swallowed elements wherever the chain stops (at an
+ * undefined-length sequence it cannot follow, say): no coincidence in real values comes close.
+ */
+const LONG_CHAIN = 4;
 
 const NO_RUN: HeaderRun = { swallows: false, run: 0, tags: [], patientHeader: undefined };
 
@@ -178,7 +184,7 @@ export function headerRun(value: Uint8Array, enc: Encoding, after: Tag, before =
   const le = enc.littleEndian;
   const explicit = enc.explicitVr;
   const lowGroup = Math.max(after >>> 16, 0x0008);
-  const highGroup = Math.min(before >>> 16, 0x7fe0);
+  const highGroup = Math.min(before >>> 16, 0xfffc); // up to Data Set Trailing Padding (FFFC,FFFC)
   const groups = knownGroups();
   const v = new Uint8Array(value.buffer, value.byteOffset, n);
   let longest: Tag[] = [];
@@ -221,7 +227,11 @@ export function headerRun(value: Uint8Array, enc: Encoding, after: Tag, before =
     }
     if (tags.length === 0) continue;
     patientHeader ??= tags.find((t) => PATIENT_ATTRIBUTES.includes(t));
-    if ((tags.length >= 2 && end !== "inside") || (tags.length === 1 && end === "exact"))
+    if (
+      tags.length >= LONG_CHAIN ||
+      (tags.length >= 2 && end !== "inside") ||
+      (tags.length === 1 && end === "exact")
+    )
       return { swallows: true, run: tags.length, tags, patientHeader };
     if (tags.length > longest.length) longest = tags;
   }
@@ -274,7 +284,7 @@ function headerAt(buf: Buffer, at: number, enc: Encoding): Header | undefined {
   const le = enc.littleEndian;
   const group = le ? buf.readUInt16LE(at) : buf.readUInt16BE(at);
   const element = le ? buf.readUInt16LE(at + 2) : buf.readUInt16BE(at + 2);
-  if (group < 0x0008 || group > 0x7fe0) return undefined;
+  if (group < 0x0008 || group > 0xfffc) return undefined;
   const tag = ((group << 16) | element) >>> 0;
   let dictVr: string | undefined;
   if ((group & 1) === 1) {

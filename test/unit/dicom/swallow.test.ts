@@ -9,6 +9,7 @@ import { DicomParseError } from "../../../src/errors.js";
 import { instance, leaf } from "../../helpers/build.js";
 import { corpusFile } from "../../helpers/corpus.js";
 import { anonymize, REGISTRY } from "../../helpers/engine.js";
+import { findLeaks } from "../../helpers/leak-check.js";
 
 /** Offset of an element header (tag bytes, Little Endian) after the File Meta. */
 function headerOffset(buf: Buffer, group: number, element: number, from = 132): number {
@@ -113,6 +114,71 @@ describe("a wrong length that swallows the following elements", () => {
     const outcome = anonymize(setShortLength(input, at, 0xfff0), "hipaa");
     expect(outcome).toMatchObject({ status: "failed", code: "DICOM_PARSE" });
     if (outcome.status === "failed") expect(outcome.reason).toMatch(/\(0010,0010\) at offset \d+ is longer/);
+  });
+});
+
+const LONG_VRS = new Set(["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"]);
+
+interface Header {
+  readonly at: number;
+  readonly tag: number;
+  readonly end: number;
+  /** Where the length field is and how wide. */
+  readonly lengthAt: number;
+  readonly lengthBytes: 2 | 4;
+}
+
+/** Top-level headers after the File Meta, up to the first undefined length (a test-side walker). */
+function headers(buf: Buffer, explicit: boolean): Header[] {
+  let at = 132;
+  while (buf.readUInt16LE(at) === 0x0002) {
+    const long = LONG_VRS.has(buf.toString("latin1", at + 4, at + 6));
+    at += long ? 12 + buf.readUInt32LE(at + 8) : 8 + buf.readUInt16LE(at + 6);
+  }
+  const out: Header[] = [];
+  while (at + 8 <= buf.length) {
+    const tag = ((buf.readUInt16LE(at) << 16) | buf.readUInt16LE(at + 2)) >>> 0;
+    const long = explicit && LONG_VRS.has(buf.toString("latin1", at + 4, at + 6));
+    const lengthAt = !explicit ? at + 4 : long ? at + 8 : at + 6;
+    const lengthBytes = !explicit || long ? 4 : 2;
+    const length = lengthBytes === 4 ? buf.readUInt32LE(lengthAt) : buf.readUInt16LE(lengthAt);
+    if (length === 0xffffffff) break;
+    const end = lengthAt + lengthBytes + length;
+    out.push({ at, tag, end, lengthAt, lengthBytes });
+    at = end;
+  }
+  return out;
+}
+
+describe("every top-level element of real files made to swallow 1, 2 or all the elements after it", () => {
+  it.each([
+    ["rtplan-implicit-le.dcm", false],
+    ["ct-implicit-le-ge.dcm", false], // ends with (FFFC,FFFC) after Pixel Data
+    ["ct-explicit-le-ge-small.dcm", true],
+  ] as const)("%s: refused, or released without a leak", (file, explicit) => {
+    const input = corpusFile(file);
+    const all = headers(input, explicit);
+    let refused = 0;
+    let cases = 0;
+    for (let i = 0; i < all.length - 1; i++) {
+      const h = all[i]!;
+      for (const j of new Set([i + 1, i + 2, all.length - 1])) {
+        const target = all[j];
+        if (!target || h.tag === 0x7fe00010) continue;
+        const length = target.end - (h.lengthAt + h.lengthBytes);
+        if (h.lengthBytes === 2 && length > 0xffff) continue;
+        const mutated = Buffer.from(input);
+        if (h.lengthBytes === 2) mutated.writeUInt16LE(length, h.lengthAt);
+        else mutated.writeUInt32LE(length, h.lengthAt);
+        cases++;
+        const outcome = anonymize(mutated, "hipaa");
+        if (outcome.status === "failed") refused++;
+        else
+          expect(findLeaks(input, outcome.output), `(${h.tag.toString(16)}) swallowing to ${j}`).toEqual([]);
+      }
+    }
+    expect(cases).toBeGreaterThan(50);
+    expect(refused).toBeGreaterThan(cases * 0.9);
   });
 });
 
