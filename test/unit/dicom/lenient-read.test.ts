@@ -127,6 +127,15 @@ describe("lenient reading, strict writing", () => {
     externalParsersAccept(out.output, "un-known");
   });
 
+  it("in Explicit VR Big Endian, renames a UN only where the bytes do not depend on byte order", () => {
+    const rows = { tag: 0x00280010, vr: "UN", value: Buffer.from([0x01, 0x00]), undefinedLength: false };
+    const input = instance([leaf(0x00081030, "UN", "CT HEAD"), rows], "1.2.840.10008.1.2.2");
+    const parsed = readPart10(input);
+    expect(parsed.dataset.find((e) => e.tag === 0x00081030)?.vr).toBe("LO");
+    expect(parsed.dataset.find((e) => e.tag === 0x00280010)?.vr).toBe("UN"); // US bytes: order unknown
+    expect(parsed.repairs.map((r) => r.tag)).toEqual([0x00081030]);
+  });
+
   it("detects a raw Explicit VR Big Endian dataset without File Meta (was read as Little Endian)", () => {
     const dataset = [
       leaf(0x00080016, "UI", SC),
