@@ -67,6 +67,33 @@ describe("lenient reading, strict writing", () => {
     externalParsersAccept(out.output, "gh179a");
   });
 
+  it("reads an explicit VR of two zero bytes on a known tag as the dictionary VR, as dcmtk does", () => {
+    const input = instance([
+      leaf(0x00080060, "CS", "OT"),
+      { tag: 0x00280010, vr: "US", value: Buffer.from([0x00, 0x02]), undefinedLength: false },
+    ]);
+    const at = input.indexOf(Buffer.from([0x28, 0x00, 0x10, 0x00, 0x55, 0x53]), 132); // (0028,0010) US
+    input.writeUInt16LE(0, at + 4);
+    const out = ok(anonymize(input, "hipaa"));
+    expect(repairsOf(out).map((r) => r.after)).toEqual([
+      `offset ${at}: unknown VR bytes: read with a 2-byte length as the dictionary VR US`,
+    ]);
+    const rows = readPart10(out.output).dataset.find((e) => e.tag === 0x00280010);
+    expect(rows?.vr).toBe("US");
+    expect(Buffer.from(rows!.value!).readUInt16LE(0)).toBe(512);
+    externalParsersAccept(out.output, "vr-zero");
+  });
+
+  it("still refuses unknown VR bytes on a tag the dictionary does not know", () => {
+    const input = instance([leaf(0x00291010, "LO", "private")]);
+    const at = input.indexOf(Buffer.from([0x29, 0x00, 0x10, 0x10]), 132);
+    input.writeUInt16LE(0, at + 4);
+    expect(anonymize(input, "hipaa")).toMatchObject({
+      status: "failed",
+      reason: `element (0029,1010) at offset ${at} has an unknown VR`,
+    });
+  });
+
   it("drops File Meta elements repeated inside the dataset", () => {
     const input = instance([leaf(0x00020013, "SH", "OTHER_IMPL"), leaf(0x00100010, "PN", "Last^First")]);
     const out = ok(anonymize(input, "hipaa"));
