@@ -156,7 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxParts: integer(env, "MAX_PARTS", 10_000, 1),
     maxPartBytes,
     maxRequestBytes,
-    maxInflatedBytes: bytes(env, "MAX_INFLATED_BYTES", 1024 * MiB),
+    maxInflatedBytes: bytes(env, "MAX_INFLATED_BYTES", 256 * MiB),
     requestTimeoutMs,
     maxEventLoopDelayMs: integer(env, "MAX_EVENT_LOOP_DELAY_MS", 2000, 0),
     headersTimeoutMs,

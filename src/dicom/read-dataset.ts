@@ -6,7 +6,9 @@
 import { DicomParseError } from "../errors.js";
 import type { DataElement, Item } from "./element.js";
 import { implicitVrOf, lookupTag } from "./dictionary.js";
+import { checkValue, headerRun, mayHideHeaders, REFUSE_WHEN_BROKEN, type Broken } from "./value-check.js";
 import {
+  groupOf,
   ITEM,
   ITEM_DELIMITATION,
   PIXEL_DATA,
@@ -17,15 +19,62 @@ import {
 } from "./tag.js";
 import type { ByteSource } from "./bytes.js";
 import { IMPLICIT_LE, type Encoding } from "./transfer-syntax.js";
-import { KNOWN_VRS, LONG_LENGTH_VRS } from "./vr.js";
+import { implicitVrFromDictionary, KNOWN_VRS, LONG_LENGTH_VRS, STRING_VRS } from "./vr.js";
 
 const UNDEFINED_LENGTH = 0xffffffff;
 /** Deeper nesting than this is hostile or broken; real data stays under ~12. */
 export const MAX_DEPTH = 64;
 
+/** Elements per instance (all depths) unless the caller says otherwise: real files have up to ~15,000. */
+export const DEFAULT_MAX_ELEMENTS = 500_000;
+
+/**
+ * What the reader changed to make sense of an input that dcmtk and pydicom read (lenient reading):
+ * where, which element, and what was done, never the value.
+ */
+export interface Repair {
+  /** Byte offset of the element's header in the input (in the inflated stream for Deflated syntaxes). */
+  readonly offset: number;
+  readonly tag: Tag;
+  readonly what: string;
+}
+
+export interface DatasetReadOptions {
+  /** Repairs are appended here. */
+  readonly repairs?: Repair[];
+  /**
+   * Anything that would be repaired is an error instead: for re-reading the product's own output,
+   * which must be a conformant encoding.
+   */
+  readonly strict?: boolean;
+  /** Check every value against its VR (value-check.ts); off for the File Meta. Default on. */
+  readonly checkValues?: boolean;
+  /** The top-level dataset of an instance (not File Meta, not a fragment): group 0002 is dropped. */
+  readonly topLevel?: boolean;
+  /** Refuse an instance with more elements (all depths) than this. */
+  readonly maxElements?: number;
+  /** Elements whose value holds one plausible element header (suspects of swallowing), appended here. */
+  readonly suspects?: Repair[];
+}
+
 interface Cursor {
   readonly buf: ByteSource;
   offset: number;
+  readonly repairs: Repair[];
+  readonly suspects: Repair[];
+  readonly strict: boolean;
+  readonly checkValues: boolean;
+  readonly topLevel: boolean;
+  readonly maxElements: number;
+  elements: number;
+  /** Set by `leaf` for the caller to settle once the next tag is known. */
+  pending: Pending | undefined;
+}
+
+/** Records a repair, or (strict) refuses: the product's own output never needs one. */
+function repair(c: Cursor, offset: number, tag: Tag, what: string): void {
+  if (c.strict) throw new DicomParseError(`element ${tagParen(tag)} at offset ${offset}: ${what}`);
+  c.repairs.push({ offset, tag, what });
 }
 
 function allZero(buf: ByteSource, start: number, end: number): boolean {
@@ -62,10 +111,26 @@ function need(c: Cursor, end: number, bytes: number, what: string): void {
 }
 
 /** Reads a whole dataset from `start` to `end`. */
-export function readDataset(buf: ByteSource, enc: Encoding, start = 0, end = buf.length): DataElement[] {
-  const c: Cursor = { buf, offset: start };
-  const elements = readElements(c, enc, end, 0, false);
-  return elements;
+export function readDataset(
+  buf: ByteSource,
+  enc: Encoding,
+  start = 0,
+  end = buf.length,
+  options: DatasetReadOptions = {},
+): DataElement[] {
+  const c: Cursor = {
+    buf,
+    offset: start,
+    repairs: options.repairs ?? [],
+    suspects: options.suspects ?? [],
+    strict: options.strict ?? false,
+    checkValues: options.checkValues ?? true,
+    topLevel: options.topLevel ?? false,
+    maxElements: options.maxElements ?? DEFAULT_MAX_ELEMENTS,
+    elements: 0,
+    pending: undefined,
+  };
+  return readElements(c, enc, end, 0, false);
 }
 
 /**
@@ -81,6 +146,13 @@ function readElements(
   if (depth > MAX_DEPTH) throw new DicomParseError(`sequences nested deeper than ${MAX_DEPTH}`);
   const elements: DataElement[] = [];
   let previous = -1;
+  let unordered = false;
+  let pending: Pending | undefined;
+  let removed: Set<DataElement> | undefined;
+  const settlePending = (nextTag: number): void => {
+    if (pending && settle(c, pending, nextTag)) (removed ??= new Set()).add(pending.element);
+    pending = undefined;
+  };
   while (c.offset < end) {
     need(c, end, 8, "element header");
     const headerStart = c.offset;
@@ -89,7 +161,8 @@ function readElements(
       if (!inUndefinedItem)
         throw new DicomParseError(`unexpected Item Delimitation at offset ${headerStart}`);
       c.offset += 4; // its length, always 0
-      return elements;
+      settlePending(0xffffffff);
+      return finishLevel(elements, unordered, removed);
     }
     if (tag === ITEM || tag === SEQUENCE_DELIMITATION) {
       throw new DicomParseError(`unexpected ${tagParen(tag)} at offset ${headerStart}`);
@@ -99,16 +172,58 @@ function readElements(
       c.offset = end;
       break;
     }
-    if (tag <= previous) {
-      throw new DicomParseError(
-        `element ${tagParen(tag)} at offset ${headerStart} is out of ascending order`,
-      );
+    if (tag === previous) {
+      throw new DicomParseError(`element ${tagParen(tag)} at offset ${headerStart} appears twice`);
     }
-    previous = tag;
-    elements.push(readElement(c, enc, end, depth, tag, headerStart));
+    if (tag < previous) {
+      // dcmtk and pydicom read such files; the output is written sorted (PS3.5 7.1).
+      repair(c, headerStart, tag, "out of ascending order: sorted");
+      unordered = true;
+    } else {
+      previous = tag;
+    }
+    if (++c.elements > c.maxElements) {
+      throw new DicomParseError(`more than ${c.maxElements} elements: refused to bound work and memory`);
+    }
+    settlePending(tag);
+    c.pending = undefined;
+    const element = readElement(c, enc, end, depth, tag, headerStart);
+    pending = c.pending;
+    c.pending = undefined;
+    // File Meta (group 0002) belongs before the dataset, never in it; the output's meta is rebuilt.
+    if (depth === 0 && c.topLevel && groupOf(tag) === 0x0002) {
+      repair(c, headerStart, tag, "File Meta element inside the dataset: dropped");
+      continue;
+    }
+    elements.push(element);
   }
   if (inUndefinedItem) throw new DicomParseError("undefined-length item has no Item Delimitation");
+  settlePending(0xffffffff);
+  return finishLevel(elements, unordered, removed);
+}
+
+function finishLevel(
+  elements: DataElement[],
+  unordered: boolean,
+  removed: Set<DataElement> | undefined,
+): DataElement[] {
+  const kept = removed ? elements.filter((e) => !removed.has(e)) : elements;
+  return unordered ? sortElements(kept) : kept;
+}
+
+function sortElements(elements: DataElement[]): DataElement[] {
+  elements.sort((a, b) => a.tag - b.tag);
+  for (let i = 1; i < elements.length; i++) {
+    if (elements[i]!.tag === elements[i - 1]!.tag)
+      throw new DicomParseError(`element ${tagParen(elements[i]!.tag)} appears twice`);
+  }
   return elements;
+}
+
+/** The dictionary's VR for a tag when it is one concrete VR (not OB/OW-style alternatives), else undefined. */
+function concreteDictionaryVr(tag: Tag): string | undefined {
+  const vr = lookupTag(tag)?.vr;
+  return vr !== undefined && KNOWN_VRS.has(vr) && vr !== "UN" ? vr : undefined;
 }
 
 function readElement(
@@ -124,8 +239,21 @@ function readElement(
   if (enc.explicitVr) {
     vr = String.fromCharCode(c.buf.readUInt8(c.offset), c.buf.readUInt8(c.offset + 1));
     c.offset += 2;
-    if (!KNOWN_VRS.has(vr))
-      throw new DicomParseError(`element ${tagParen(tag)} at offset ${headerStart} has an unknown VR`);
+    if (!KNOWN_VRS.has(vr)) {
+      // dcmtk reads an unknown VR (e.g. two NULs or spaces) with a 2-byte length; on a tag the
+      // dictionary knows, the dictionary's VR says what the value is.
+      const known = implicitVrFromDictionary(lookupTag(tag)?.vr);
+      if (known === "UN")
+        throw new DicomParseError(`element ${tagParen(tag)} at offset ${headerStart} has an unknown VR`);
+      repair(
+        c,
+        headerStart,
+        tag,
+        `unknown VR bytes: read with a 2-byte length as the dictionary VR ${known}`,
+      );
+      length = readU16(c, enc);
+      return leaf(c, enc, end, tag, known, length, headerStart);
+    }
     if (LONG_LENGTH_VRS.has(vr)) {
       need(c, end, 6, "element header");
       c.offset += 2;
@@ -153,8 +281,11 @@ function readElement(
         implicitItems: true,
       };
     }
-    if (dictionaryVr() === "SQ")
-      return { tag, vr, items: readItems(c, enc, end, depth, true), undefinedLength: true };
+    if (dictionaryVr() === "SQ") {
+      // A known sequence sent with another VR: it is written back as SQ, the only valid encoding.
+      repair(c, headerStart, tag, `sequence sent as VR ${vr} with undefined length: written as SQ`);
+      return { tag, vr: "SQ", items: readItems(c, enc, end, depth, true), undefinedLength: true };
+    }
     throw new DicomParseError(
       `element ${tagParen(tag)} (${vr}) at offset ${headerStart} has undefined length`,
     );
@@ -175,17 +306,122 @@ function readElement(
   // the engine refuses to keep such an element.
   if (vr === "UN" && length > 0 && dictionaryVr() === "SQ") {
     const save = c.offset;
+    const saved = [c.repairs.length, c.suspects.length, c.elements] as const;
     try {
       const items = readItems(c, IMPLICIT_LE, valueEnd, depth, false);
       return { tag, vr, items, undefinedLength: false, implicitItems: true };
     } catch (error) {
       if (!(error instanceof DicomParseError)) throw error;
       c.offset = save;
+      c.repairs.length = saved[0];
+      c.suspects.length = saved[1];
+      c.elements = saved[2];
     }
   }
-  const value = c.buf.subarray(c.offset, valueEnd);
-  c.offset = valueEnd;
-  return { tag, vr, value, undefinedLength: false };
+  return leaf(c, enc, end, tag, vr, length, headerStart);
+}
+
+/** Text VRs whose bytes mean the same in either byte order (a UN of such a tag can just be renamed). */
+const ORDER_FREE_VRS = new Set([...STRING_VRS, "OB"]);
+
+/**
+ * A leaf value. A UN of a known tag gets its dictionary VR; a value that breaks its VR or may hide
+ * swallowed headers is left in `c.pending` for the caller to settle (see `settle`).
+ */
+function leaf(
+  c: Cursor,
+  enc: Encoding,
+  end: number,
+  tag: Tag,
+  vrRead: string,
+  length: number,
+  headerStart: number,
+): DataElement {
+  if (c.offset + length > end) {
+    throw new DicomParseError(
+      `element ${tagParen(tag)} at offset ${headerStart} is longer (${length}) than the bytes left (${end - c.offset})`,
+    );
+  }
+  const value = c.buf.subarray(c.offset, c.offset + length);
+  c.offset += length;
+  let vr = vrRead;
+  // PS3.5 6.2.2: a UN element of a tag the dictionary knows is read with the dictionary's VR. In Big
+  // Endian only VRs whose bytes do not depend on byte order are renamed; the rest stay UN.
+  if (vr === "UN" && enc.explicitVr) {
+    const known = concreteDictionaryVr(tag);
+    if (
+      known !== undefined &&
+      known !== "SQ" &&
+      (enc.littleEndian || ORDER_FREE_VRS.has(known)) &&
+      (LONG_LENGTH_VRS.has(known) || length <= 0xffff)
+    ) {
+      repair(c, headerStart, tag, `UN of a known attribute: read as the dictionary VR ${known}`);
+      vr = known;
+    }
+  }
+  // Pixel Data passes as it is: the decoder's business, and never removed (odd lengths are read by all).
+  const element: DataElement = { tag, vr, value, undefinedLength: false };
+  if (!c.checkValues || tag === PIXEL_DATA) return element;
+  const broken = checkValue(vr, value);
+  if (broken !== undefined || (mayHideHeaders(vr, tag) && value.length >= 8))
+    c.pending = { element, headerStart, broken, enc };
+  return element;
+}
+
+/** A value to look into once the next element's tag is known (the upper end of the swallow window). */
+export interface Pending {
+  readonly element: DataElement;
+  readonly headerStart: number;
+  readonly broken: Broken | undefined;
+  readonly enc: Encoding;
+}
+
+/**
+ * Decides about a value that breaks its VR or may hide swallowed headers. Returns true when the
+ * element is to be removed (a repair); throws when the instance must be refused:
+ *   - its value holds 2+ element headers in the swallow window, or one that ends where the value ends
+ *     (a wrong length swallowed the elements after it: what they held would be kept under this tag);
+ *   - it breaks its VR unsafely (bytes or size its VR never has) and the instance cannot do without
+ *     it (REFUSE_WHEN_BROKEN).
+ * A structural attribute whose value is only badly formatted (printable, e.g. "1A" as Number of
+ * Frames) is kept as read, as dcmtk does: it cannot hold swallowed bytes, and decoding needs it.
+ */
+function settle(c: Cursor, p: Pending, nextTag: number): boolean {
+  const { element, headerStart, broken } = p;
+  const tag = element.tag;
+  const value = element.value!;
+  const upper = nextTag > tag ? nextTag : 0xffffffff;
+  const found = headerRun(value, p.enc, tag, upper);
+  if (found.swallows) {
+    throw new DicomParseError(
+      `element ${tagParen(tag)} at offset ${headerStart} (${element.vr}, ${value.length} bytes) holds ${found.run} element header(s) (${found.tags.map(tagParen).join(", ")}): its length swallows the elements after it`,
+    );
+  }
+  if (found.patientHeader !== undefined) {
+    c.suspects.push({
+      offset: headerStart,
+      tag: found.patientHeader,
+      what: `${element.vr} value holds a header`,
+    });
+  }
+  if (broken === undefined) return false;
+  if (REFUSE_WHEN_BROKEN.has(tag)) {
+    if (broken.unsafe) {
+      throw new DicomParseError(
+        `element ${tagParen(tag)} at offset ${headerStart} breaks its VR: ${broken.problem}`,
+      );
+    }
+    // Nothing is changed, so this is no error in strict mode; the audit still names it.
+    if (!c.strict)
+      c.repairs.push({
+        offset: headerStart,
+        tag,
+        what: `value breaks its VR (${broken.problem}): kept as read, needed to decode`,
+      });
+    return false;
+  }
+  repair(c, headerStart, tag, `value breaks its VR (${broken.problem}): removed`);
+  return true;
 }
 
 function readItems(c: Cursor, enc: Encoding, end: number, depth: number, undefinedLength: boolean): Item[] {

@@ -22,6 +22,9 @@ import {
   STUDY_INSTANCE_UID,
 } from "../dicom/tag.js";
 import { isValidUid } from "../dicom/uid.js";
+import type { Repair } from "../dicom/read-dataset.js";
+import { keywordOf } from "../dicom/dictionary.js";
+import { tagHex } from "../dicom/tag.js";
 import { asciiValue } from "../dicom/values.js";
 import { AnonymizerError } from "../errors.js";
 import { applyPlan, type ApplyResult, type AuditEntry } from "./apply.js";
@@ -200,10 +203,28 @@ function prepare(
       sopClassUid: textOf(dataset, SOP_CLASS_UID),
       sopInstanceUid,
     },
-    applied,
+    applied: parsed.repairs.length
+      ? { ...applied, changes: [...parsed.repairs.map(repairEntry), ...applied.changes] }
+      : applied,
     inputBytes: input.length,
     t0,
     t1,
+  };
+}
+
+/**
+ * A reader's repair as an audit entry: action "repair", where and what in `after`, never the value
+ * (`before` stays empty; the reader does not keep the bytes it repaired).
+ */
+function repairEntry(r: Repair): AuditEntry {
+  return {
+    path: tagHex(r.tag),
+    tag: tagHex(r.tag),
+    keyword: keywordOf(r.tag) ?? null,
+    vr: "",
+    action: "repair",
+    before: "",
+    after: `offset ${r.offset}: ${r.what}`,
   };
 }
 

@@ -21,7 +21,7 @@ import {
 import { asciiValue } from "../dicom/values.js";
 import { CHARSET_VRS } from "../dicom/vr.js";
 import { DeidentificationError } from "../errors.js";
-import type { ActionName } from "../profiles/types.js";
+import type { ActionName, AuditActionName } from "../profiles/types.js";
 import { applyAction, describeValue, type ValueContext } from "./actions.js";
 import { identifierMatcher } from "./clean-text.js";
 import { privateRuleFor, publicRuleFor, type CompiledRule, type Plan } from "./plan.js";
@@ -33,7 +33,7 @@ export interface AuditEntry {
   readonly tag: string;
   readonly keyword: string | null;
   readonly vr: string;
-  readonly action: ActionName;
+  readonly action: AuditActionName;
   readonly before: string;
   /** null when the element was removed. */
   readonly after: string | null;

@@ -47,7 +47,8 @@ export interface VerifyInput {
 export function verifyOutput({ output, plan, originals, generatedPaths }: VerifyInput): void {
   let parsed;
   try {
-    parsed = readPart10(output);
+    // Strict: the output must be a conformant encoding (checkEncoding) that needs no repair.
+    parsed = readPart10(output, { strict: true, maxInflateRatio: Infinity });
   } catch (error) {
     throw new VerificationError(`output does not parse: ${(error as Error).message}`);
   }

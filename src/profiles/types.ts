@@ -16,6 +16,8 @@ export const ACTION_NAMES = [
   "shiftDate",
 ] as const;
 export type ActionName = (typeof ACTION_NAMES)[number];
+/** What an audit entry can say: a profile's action, or a reader's repair (no profile can name it). */
+export type AuditActionName = ActionName | "repair";
 
 /** The ten PS3.15 Annex E options, as named in ps3.15-table-e1-1.json; each with its CID 7050 code. */
 export const OPTION_CODES = {
