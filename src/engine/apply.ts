@@ -230,7 +230,15 @@ function recordMethodOverwrite(e: DataElement, walk: Walk, path: string, charset
   const after = replacement.items
     ? `<${replacement.items.length} items>`
     : describeValue(replacement.value, replacement.vr, charset);
-  record(walk, e, path, "replace", charset, walk.auditValues ? after : "", "de-identification method rewritten");
+  record(
+    walk,
+    e,
+    path,
+    "replace",
+    charset,
+    walk.auditValues ? after : "",
+    "de-identification method rewritten",
+  );
 }
 
 const methodCache = new WeakMap<Plan, DataElement[]>();
@@ -300,7 +308,14 @@ function codedIdentifyingContent(
           rule.action === "cleanText" || rule.action === "dummy" || rule.action === "empty"
             ? rule
             : { action: "dummy", selector: rule.selector };
-        return applyRule(x, codedRule, walk, `${path}[${i}].${tagHex(x.tag)}`, charset, "identifying SR concept");
+        return applyRule(
+          x,
+          codedRule,
+          walk,
+          `${path}[${i}].${tagHex(x.tag)}`,
+          charset,
+          "identifying SR concept",
+        );
       });
       return { ...item, elements: elements.filter((x): x is DataElement => x !== undefined) };
     });
@@ -335,7 +350,8 @@ function sweep(
       changed = true;
       return { ...e, items };
     }
-    if (!e.value || e.value.length === 0 || walk.generatedPaths.has(path) || isPrivateCreator(e.tag)) return e;
+    if (!e.value || e.value.length === 0 || walk.generatedPaths.has(path) || isPrivateCreator(e.tag))
+      return e;
     if (prefix === "" && METHOD_TAGS.has(e.tag)) return e;
     // Only text can be cleaned; a UID kept unmapped in a UI element stays for the verifier to refuse.
     if (!SEARCHED_TEXT_VRS.has(e.vr)) return e;

@@ -146,7 +146,16 @@ export const CODE_TAGS: ReadonlySet<Tag> = new Set([
 ]);
 
 /** Text VRs searched for identifying values. */
-export const SEARCHED_TEXT_VRS: ReadonlySet<string> = new Set(["LO", "LT", "PN", "SH", "ST", "UC", "UT", "UN"]);
+export const SEARCHED_TEXT_VRS: ReadonlySet<string> = new Set([
+  "LO",
+  "LT",
+  "PN",
+  "SH",
+  "ST",
+  "UC",
+  "UT",
+  "UN",
+]);
 
 /** Is this carried-over element searched for this needle? */
 export function searchedFor(tag: Tag, vr: string, needle: Needle): boolean {
