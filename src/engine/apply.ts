@@ -26,17 +26,16 @@ import { applyAction, describeValue, type ValueContext } from "./actions.js";
 import { identifierMatcher } from "./clean-text.js";
 import { METHOD_TAGS, methodElements } from "./deidentification-method.js";
 import {
+  compileNeedles,
   identifyingNeedles,
   IDENTIFYING_CONCEPT,
   isIdentifying,
   isVocabulary,
   needlesOf,
-  occurs,
-  searchedFor,
   SEARCHED_TEXT_VRS,
   tokenRegExp,
   vocabularyOf,
-  type Needle,
+  type NeedleMatcher,
 } from "./identifiers.js";
 import { privateRuleFor, publicRuleFor, type CompiledRule, type Plan } from "./plan.js";
 import type { UidMapper } from "./uid-map.js";
@@ -113,7 +112,7 @@ export function applyPlan(
   // Kept text that still holds an identifying value of the instance (a device ID copied into a
   // description, a station name in Radiation Machine Name) is cleaned of it, with the reason.
   const needles = identifyingNeedles(walk.originals, vocabularyOf(walked));
-  const out = needles.length > 0 ? sweep(walked, walk, needles, "", DEFAULT_CHARSET) : walked;
+  const out = needles.length > 0 ? sweep(walked, walk, compileNeedles(needles), "", DEFAULT_CHARSET) : walked;
   return {
     dataset: out,
     changes: walk.changes,
@@ -153,24 +152,30 @@ function walkElements(
   // Decide private data elements first: a Private Creator stays only if something in its block stays.
   const rules = new Map<DataElement, CompiledRule>();
   const usedCreators = new Set<Tag>();
+  let hasPrivate = false;
   for (const e of elements) {
     if (elementOf(e.tag) === 0 || isPrivateCreator(e.tag)) continue;
     const rule = ruleForElement(walk.plan, e.tag, creators, e.vr);
     rules.set(e, rule);
-    if (isPrivateGroup(groupOf(e.tag)) && rule.action !== "remove")
-      usedCreators.add(privateCreatorTagOf(e.tag));
+    if (isPrivateGroup(groupOf(e.tag))) {
+      hasPrivate = true;
+      if (rule.action !== "remove") usedCreators.add(privateCreatorTagOf(e.tag));
+    }
   }
 
   // A private block removed whole is one audit entry (on its creator, or on its first element when
   // no creator reserved it), not one per element: 2M tiny private elements make one entry.
   const blockSizes = new Map<Tag, number>();
-  for (const e of elements) {
-    if (!isPrivateGroup(groupOf(e.tag)) || elementOf(e.tag) === 0 || isPrivateCreator(e.tag)) continue;
-    const block = privateCreatorTagOf(e.tag);
-    if (!usedCreators.has(block)) blockSizes.set(block, (blockSizes.get(block) ?? 0) + 1);
+  if (hasPrivate) {
+    for (const e of elements) {
+      if (!isPrivateGroup(groupOf(e.tag)) || elementOf(e.tag) === 0 || isPrivateCreator(e.tag)) continue;
+      const block = privateCreatorTagOf(e.tag);
+      if (!usedCreators.has(block)) blockSizes.set(block, (blockSizes.get(block) ?? 0) + 1);
+    }
   }
-  const recordedBlocks = new Set<Tag>();
+  let recordedBlocks: Set<Tag> | undefined;
   const recordBlock = (e: DataElement, block: Tag, path: string) => {
+    recordedBlocks ??= new Set<Tag>();
     if (recordedBlocks.has(block)) return;
     recordedBlocks.add(block);
     const n = blockSizes.get(block) ?? 0;
@@ -330,56 +335,76 @@ function codedIdentifyingContent(
 function sweep(
   elements: readonly DataElement[],
   walk: Walk,
-  needles: readonly Needle[],
+  needles: NeedleMatcher,
   prefix: string,
   inherited: Charset,
 ): DataElement[] {
   const charset = charsetIn(elements, inherited);
-  let changed = false;
-  const out = elements.map((e): DataElement => {
-    const path = prefix + tagHex(e.tag);
+  // Copied only when something changes: most items of a large enhanced instance have nothing to sweep.
+  let out: DataElement[] | undefined;
+  for (let k = 0; k < elements.length; k++) {
+    const e = elements[k]!;
+    let next: DataElement = e;
     if (e.items) {
-      let itemsChanged = false;
-      const items = e.items.map((item, i): Item => {
-        const next = sweep(item.elements, walk, needles, `${path}[${i}].`, charset);
-        if (next === item.elements) return item;
-        itemsChanged = true;
-        return { ...item, elements: next };
-      });
-      if (!itemsChanged) return e;
-      changed = true;
-      return { ...e, items };
+      const path = prefix + tagHex(e.tag);
+      let items: Item[] | undefined;
+      for (let i = 0; i < e.items.length; i++) {
+        const item = e.items[i]!;
+        const swept = sweep(item.elements, walk, needles, `${path}[${i}].`, charset);
+        if (swept === item.elements) continue;
+        items ??= e.items.slice();
+        items[i] = { ...item, elements: swept };
+      }
+      if (items) next = { ...e, items };
+    } else if (
+      e.value &&
+      e.value.length > 0 &&
+      SEARCHED_TEXT_VRS.has(e.vr) &&
+      !isPrivateCreator(e.tag) &&
+      !(prefix === "" && METHOD_TAGS.has(e.tag))
+    ) {
+      next = sweepValue(e, walk, needles, prefix + tagHex(e.tag), charset);
     }
-    if (!e.value || e.value.length === 0 || walk.generatedPaths.has(path) || isPrivateCreator(e.tag))
-      return e;
-    if (prefix === "" && METHOD_TAGS.has(e.tag)) return e;
-    // Only text can be cleaned; a UID kept unmapped in a UI element stays for the verifier to refuse.
-    if (!SEARCHED_TEXT_VRS.has(e.vr)) return e;
-    let text = Buffer.from(e.value.buffer, e.value.byteOffset, e.value.length).toString("latin1");
-    const hits = needles.filter((n) => searchedFor(e.tag, e.vr, n) && occurs(text, n.text));
-    if (hits.length === 0) return e;
-    // Longest first, so that a whole name goes before its parts.
-    for (const n of [...hits].sort((a, b) => b.text.length - a.text.length))
-      text = text.replace(tokenRegExp(n.text, "gi"), "");
-    const values = (SINGLE_VALUE_TEXT_VRS.has(e.vr) ? [text] : text.split("\\")).map((v) =>
-      v.replace(/[ \t]{2,}/g, " ").replace(/^[ ,;:=/^-]+|[ ,;:=/^\0-]+$/g, ""),
-    );
-    const cleaned = values.every((v) => v === "") ? "ANON" : values.join("\\");
-    const value = encodeValue(cleaned, e.vr, "latin1");
-    changed = true;
-    record(
-      walk,
-      e,
-      path,
-      "cleanText",
-      charset,
-      walk.auditValues ? describeValue(value, e.vr, charset) : "",
-      `held an identifying value of ${tagParen(hits[0]!.tag)}`,
-    );
-    remember(walk, e);
-    return { tag: e.tag, vr: e.vr, value, undefinedLength: false };
-  });
-  return changed ? out : (elements as DataElement[]);
+    if (next !== e) {
+      out ??= elements.slice();
+      out[k] = next;
+    }
+  }
+  return out ?? (elements as DataElement[]);
+}
+
+/** One kept text value: cleaned of the needles it holds, as whole tokens (the verifier's semantics). */
+function sweepValue(
+  e: DataElement,
+  walk: Walk,
+  needles: NeedleMatcher,
+  path: string,
+  charset: Charset,
+): DataElement {
+  if (walk.generatedPaths.has(path)) return e;
+  const value = e.value!;
+  let text = Buffer.from(value.buffer, value.byteOffset, value.length).toString("latin1");
+  const hits = needles.hits(e.tag, e.vr, text);
+  if (hits.length === 0) return e;
+  // Longest first, so that a whole name goes before its parts.
+  for (const n of [...hits].sort((a, b) => b.text.length - a.text.length))
+    text = text.replace(tokenRegExp(n.text, "gi"), "");
+  const values = (SINGLE_VALUE_TEXT_VRS.has(e.vr) ? [text] : text.split("\\")).map((v) =>
+    v.replace(/[ \t]{2,}/g, " ").replace(/^[ ,;:=/^-]+|[ ,;:=/^\0-]+$/g, ""),
+  );
+  const cleaned = values.every((v) => v === "") ? "ANON" : values.join("\\");
+  const next = encodeValue(cleaned, e.vr, "latin1");
+  record(
+    walk,
+    e,
+    path,
+    "cleanText",
+    charset,
+    walk.auditValues ? describeValue(next, e.vr, charset) : "",
+    `held an identifying value of ${tagParen(hits[0]!.tag)}`,
+  );
+  remember(walk, e);
+  return { tag: e.tag, vr: e.vr, value: next, undefinedLength: false };
 }
 
 function applyRule(

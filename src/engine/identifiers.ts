@@ -189,6 +189,8 @@ export function needlesOf(tag: Tag, vr: string, value: Uint8Array): Needle[] {
     if (!out.some((n) => n.text === t)) out.push({ text: t, tag, uid: vr === "UI" });
   };
   for (const v of values) {
+    // A date identifies with its month and day; a year alone (HIPAA keeps it) does not.
+    if ((vr === "DA" || vr === "DT") && !/^\d{4}[.]?\d{2}[.]?\d{2}/.test(v.trim())) continue;
     add(v);
     if (vr === "PN") {
       const trimmed = v.replace(/[\s^=\0]+$/, "");
@@ -278,25 +280,64 @@ export function identifyingNeedles(
   return out;
 }
 
-/** The first carried value that holds a needle, if any (shared with the cleaner's sweep). */
+/**
+ * A set of needles compiled into one matcher per class (one regex test per value, whatever the number
+ * of needles: an enhanced multi-frame instance has thousands of UIDs). Shared by the sweep and the
+ * verifier, so that both use the same token semantics.
+ */
+export interface NeedleMatcher {
+  /** The needles found in this value of this element (empty: none). */
+  hits(tag: Tag, vr: string, text: string): Needle[];
+}
+
+function alternation(needles: readonly Needle[], numeric: boolean): RegExp | undefined {
+  if (needles.length === 0) return undefined;
+  const body = [...new Set(needles.map((n) => n.text))]
+    .sort((a, b) => b.length - a.length || (a < b ? -1 : 1))
+    .map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join("|");
+  const edge = numeric ? "[\\d.]" : "[\\p{L}\\p{N}]";
+  return new RegExp(`(?<!${edge})(?:${body})(?!${edge})`, "iu");
+}
+
+export function compileNeedles(needles: readonly Needle[]): NeedleMatcher {
+  const isNumeric = (n: Needle) => /^[\d.]+$/.test(n.text);
+  const uids = needles.filter((n) => n.uid);
+  const textNumeric = needles.filter((n) => !n.uid && isNumeric(n));
+  const textOther = needles.filter((n) => !n.uid && !isNumeric(n));
+  const uidRe = alternation(uids, true);
+  const numRe = alternation(textNumeric, true);
+  const otherRe = alternation(textOther, false);
+  const pick = (list: readonly Needle[], text: string) => list.filter((n) => occurs(text, n.text));
+  return {
+    hits(tag, vr, text) {
+      const out: Needle[] = [];
+      if (uidRe && searchedFor(tag, vr, UID_PROBE) && uidRe.test(text)) out.push(...pick(uids, text));
+      if (searchedFor(tag, vr, TEXT_PROBE)) {
+        if (numRe && numRe.test(text)) out.push(...pick(textNumeric, text));
+        if (otherRe && otherRe.test(text)) out.push(...pick(textOther, text));
+      }
+      return out;
+    },
+  };
+}
+
+/** The first carried value that holds a needle, if any. */
 export function findSurvivor(
   carried: readonly Carried[],
   needles: readonly Needle[],
 ): { needle: Needle; path: string } | undefined {
   if (needles.length === 0) return undefined;
-  // One joined haystack per class first (fast); the element is looked up only on a hit.
-  const text = carried.filter((c) => searchedFor(c.tag, c.vr, TEXT_PROBE)).map((c) => c.text);
-  const textHay = text.join("\n");
-  const anyHay = carried.map((c) => c.text).join("\n");
-  for (const needle of needles) {
-    if (!occurs(needle.uid ? anyHay : textHay, needle.text)) continue;
-    const where = carried.find((c) => searchedFor(c.tag, c.vr, needle) && occurs(c.text, needle.text));
-    if (where) return { needle, path: where.path };
+  const matcher = compileNeedles(needles);
+  for (const c of carried) {
+    const hit = matcher.hits(c.tag, c.vr, c.text)[0];
+    if (hit) return { needle: hit, path: c.path };
   }
   return undefined;
 }
 
 const TEXT_PROBE: Needle = { text: "", tag: 0, uid: false };
+const UID_PROBE: Needle = { text: "", tag: 0, uid: true };
 
 /** SR concepts whose coded value names an institution, a person or a place (issue: SR coded content). */
 export const IDENTIFYING_CONCEPT =
