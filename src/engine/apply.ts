@@ -135,8 +135,16 @@ export function creatorsIn(elements: readonly DataElement[]): Map<Tag, string> {
 
 export function ruleForElement(plan: Plan, tag: Tag, creators: Map<Tag, string>, vr?: string): CompiledRule {
   if (!isPrivateGroup(groupOf(tag))) return publicRuleFor(plan, tag, vr);
-  return privateRuleFor(plan, tag, creators.get(privateCreatorTagOf(tag)));
+  const rule = privateRuleFor(plan, tag, creators.get(privateCreatorTagOf(tag)));
+  // A private person name is kept only by a rule that names its block, never by the default.
+  if (vr === "PN" && rule === plan.privateDefault && rule.action !== "remove") return PRIVATE_PN_WITHOUT_RULE;
+  return rule;
 }
+
+const PRIVATE_PN_WITHOUT_RULE: CompiledRule = Object.freeze({
+  action: "remove",
+  selector: "PN without a rule",
+});
 
 function walkElements(
   elements: readonly DataElement[],

@@ -12,7 +12,7 @@ import type { AnonymizedInstance } from "../../../src/engine/anonymize.js";
 import { verifyOutput } from "../../../src/engine/verify.js";
 import { VerificationError } from "../../../src/errors.js";
 import { instance, leaf, seq } from "../../helpers/build.js";
-import { anonymize, anonymized, plan } from "../../helpers/engine.js";
+import { anonymize, anonymized, plan, REGISTRY } from "../../helpers/engine.js";
 
 const value = (out: readonly DataElement[], tag: number) => asciiValue(out.find((e) => e.tag === tag)?.value);
 const outOf = (o: AnonymizedInstance) => readPart10(o.output).dataset;
@@ -190,4 +190,29 @@ describe("an element the dictionary does not know, and a PN no rule names (issue
       expect(outcome.output.toString("latin1")).not.toContain("Smith");
     });
   }
+});
+
+describe("a private person name is not kept by a default", () => {
+  it("a custom profile that keeps private elements still removes a private PN no rule names", () => {
+    const keepsPrivate = REGISTRY.compileCustom({
+      name: "keeps-private",
+      description: "hipaa, private elements kept by default (unsafe)",
+      version: "0",
+      extends: "hipaa",
+      defaults: { private: "keep" },
+      rules: [],
+    });
+    const out = outOf(
+      anonymized(
+        instance([
+          leaf(0x00290010, "LO", "ACME"),
+          leaf(0x00291010, "PN", "Smith^Johnathan"),
+          leaf(0x00291011, "LO", "kept"),
+        ]),
+        keepsPrivate,
+      ),
+    );
+    expect(out.some((e) => e.tag === 0x00291010)).toBe(false);
+    expect(value(out, 0x00291011)).toBe("kept");
+  });
 });
