@@ -238,7 +238,7 @@ for (const profile of ["basic", "hipaa"] as const) {
         }
       }
       if (HAVE_PYDICOM) pydicomFailed = pydicomFailures(outputs.map((r) => r.outputPath!));
-      await inParallel(outputs, 3, async (r) => {
+      await inParallel(outputs, 2, async (r) => {
         const after = await dciodvfy(r.outputPath!);
         if (after.errors.size === 0 && after.status <= 1) return;
         const before = await dciodvfyInput(r.file);
