@@ -9,6 +9,7 @@ import type { DataElement } from "../../../src/dicom/element.js";
 import { readPart10 } from "../../../src/dicom/part10.js";
 import { asciiValue, encodeValue } from "../../../src/dicom/values.js";
 import type { AnonymizedInstance } from "../../../src/engine/anonymize.js";
+import { isIdentifying } from "../../../src/engine/identifiers.js";
 import { verifyOutput } from "../../../src/engine/verify.js";
 import { VerificationError } from "../../../src/errors.js";
 import { instance, leaf, seq } from "../../helpers/build.js";
@@ -214,5 +215,41 @@ describe("a private person name is not kept by a default", () => {
     );
     expect(out.some((e) => e.tag === 0x00291010)).toBe(false);
     expect(value(out, 0x00291011)).toBe("kept");
+  });
+});
+
+describe("the identifier model", () => {
+  it("names, IDs, dates, addresses, device, institution and station identifiers, instance UIDs identify", () => {
+    for (const [tag, vr] of [
+      [0x00100010, "PN"],
+      [0x00081070, "PN"],
+      [0x00100020, "LO"],
+      [0x00080050, "SH"],
+      [0x00200010, "SH"],
+      [0x00100030, "DA"],
+      [0x00101040, "LO"],
+      [0x00181000, "LO"],
+      [0x0018700a, "SH"],
+      [0x00080080, "LO"],
+      [0x00081010, "SH"],
+      [0x0020000d, "UI"],
+      [0x00080018, "UI"],
+    ] as const)
+      expect(isIdentifying(tag, vr), tag.toString(16)).toBe(true);
+  });
+
+  it("descriptions, comments, protocol names, private elements and class UIDs might hold one, but are not needles", () => {
+    for (const [tag, vr] of [
+      [0x00081030, "LO"],
+      [0x0008103e, "LO"],
+      [0x00181030, "LO"],
+      [0x00204000, "LT"],
+      [0x00400254, "LO"],
+      [0x00211177, "LO"],
+      [0x00080016, "UI"],
+      [0x00080201, "SH"], // Timezone Offset From UTC
+      [0x00180015, "CS"],
+    ] as const)
+      expect(isIdentifying(tag, vr), tag.toString(16)).toBe(false);
   });
 });
