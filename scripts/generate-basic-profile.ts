@@ -154,7 +154,7 @@ export function generateBasicProfile(table: TableRow[], safePrivate: SafePrivate
       "DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile (Table E.1-1), generated from the standard; private attributes removed",
     version: "2026d.1",
     edition: "2026d",
-    defaults: { private: "remove", unlisted: "keep" },
+    defaults: { private: "remove", unlisted: "keep", unknown: "remove" },
     methodCodes: [{ code: "113100", meaning: "Basic Application Confidentiality Profile" }],
     rules,
   };

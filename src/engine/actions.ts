@@ -99,6 +99,9 @@ function dummy(value: Uint8Array, _rule: RuleAction, ctx: ValueContext): Outcome
   return { kind: "set", value: new Uint8Array(BULK_DUMMY_BYTES[ctx.vr] ?? 2) };
 }
 
+const DA_GRAMMAR = /^(\d{4})[.]?(?:0[1-9]|1[0-2])[.]?(?:0[1-9]|[12]\d|3[01])$/;
+const DT_GRAMMAR = /^(\d{4})(?:\d{2}){0,6}(?:\.\d{1,6})?(?:[+-]\d{4})?$/;
+
 function parseDate(v: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})/.exec(v);
   if (!m) return undefined;
@@ -135,8 +138,10 @@ const ACTIONS: Record<ActionName, ActionFn> = {
   // HIPAA Safe Harbor keeps the year of a date and nothing else.
   yearOnly: (value, _rule, ctx) => {
     requireVr(ctx, ["DA", "DT"], "yearOnly");
+    // Only a value that is a date gives its year: anything else ("481012cf-...") is emptied.
+    const grammar = ctx.vr === "DA" ? DA_GRAMMAR : DT_GRAMMAR;
     const out = values(value, ctx).map((v) => {
-      const year = /^(\d{4})/.exec(v.trim())?.[1];
+      const year = grammar.exec(v.trim())?.[1];
       return year ? `${year}0101` : "";
     });
     return set(out.join("\\"), ctx);

@@ -17,13 +17,16 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** Compiles the instance's identifying values (each at least 3 characters) into one matcher. */
+/**
+ * Compiles the instance's identifying values (identifiers.ts: whole values, and the parts of person
+ * names; each at least 3 characters) into one matcher. Values are matched whole, never split into
+ * words: an institution called "Hôpital de la tête" must not take "tête" out of a description.
+ */
 export function identifierMatcher(values: Iterable<string>): RegExp | undefined {
   const tokens = new Set<string>();
   for (const value of values) {
     const trimmed = value.trim();
     if (trimmed.length >= 3) tokens.add(trimmed);
-    for (const part of trimmed.split(/[\s^=,]+/)) if (part.length >= 3) tokens.add(part);
   }
   if (tokens.size === 0) return undefined;
   // Longest first, so "SMITH JOHN" goes before "SMITH".

@@ -10,6 +10,10 @@
  *   2. At lookup, an exact tag rule beats a pattern rule, and a more specific pattern beats a less
  *      specific one ((60xx,3000) before (60xx,xxxx)); a private rule for (creator, group, element)
  *      beats (creator, group), which beats (creator); then the profile's private / unlisted default.
+ *   3. A person name (PN) is never kept by a default: without a rule that names it (its tag, a
+ *      pattern or a PN VR rule), it is removed. A public element the dictionary does not know gets a
+ *      VR rule for the VR it was read with, else the `unknown` default (remove unless a profile says
+ *      keep, which is unsafe: such an element can hold anything, e.g. a bit-flipped Patient Name).
  */
 import { lookupTag, tagOfKeyword, tagsWithVr } from "../dicom/dictionary.js";
 import { elementOf, groupOf, isPrivateGroup, parseTag, type Tag } from "../dicom/tag.js";
@@ -51,6 +55,8 @@ export interface Plan {
   readonly byVr: ReadonlyMap<string, CompiledRule>;
   readonly privateDefault: CompiledRule;
   readonly unlistedDefault: CompiledRule;
+  /** Public elements the dictionary does not know (PS3.15 removes what it does not know to be safe). */
+  readonly unknownDefault: CompiledRule;
   readonly methodCodes: readonly MethodCode[];
   /** (0028,0303) Longitudinal Temporal Information Modified. */
   readonly longitudinal: "UNMODIFIED" | "MODIFIED" | "REMOVED";
@@ -96,6 +102,7 @@ export function compilePlan(chain: readonly ProfileFile[]): Plan {
   const options = new Set<OptionName>();
   let privateDefault: ActionName = "remove";
   let unlistedDefault: ActionName = "keep";
+  let unknownDefault: ActionName = "remove";
   const methodCodes: MethodCode[] = [];
   const byVr = new Map<string, CompiledRule>();
   let edition: string | undefined;
@@ -120,6 +127,7 @@ export function compilePlan(chain: readonly ProfileFile[]): Plan {
     for (const option of layer.options ?? []) options.add(option);
     privateDefault = layer.defaults?.private ?? privateDefault;
     unlistedDefault = layer.defaults?.unlisted ?? unlistedDefault;
+    unknownDefault = layer.defaults?.unknown ?? unknownDefault;
     for (const m of layer.methodCodes ?? [])
       if (!methodCodes.some((c) => c.code === m.code)) methodCodes.push(m);
     edition = layer.edition ?? edition;
@@ -171,6 +179,7 @@ export function compilePlan(chain: readonly ProfileFile[]): Plan {
     byVr,
     privateDefault: Object.freeze({ action: privateDefault, selector: "private default" }),
     unlistedDefault: Object.freeze({ action: unlistedDefault, selector: "unlisted default" }),
+    unknownDefault: Object.freeze({ action: unknownDefault, selector: "unknown default" }),
     methodCodes,
     longitudinal,
     ruleCount: rules.size,
@@ -201,10 +210,18 @@ export function publicRuleFor(plan: Plan, tag: Tag, vr?: string): CompiledRule {
   const exact = plan.exact.get(tag);
   if (exact) return exact;
   for (const p of plan.patterns) if ((tag & p.mask) >>> 0 === p.value) return p.rule;
-  if (vr !== undefined && plan.byVr.size > 0 && !lookupTag(tag))
-    return plan.byVr.get(vr) ?? plan.unlistedDefault;
+  const known = lookupTag(tag);
+  if (!known || known.vr === "UN") {
+    const byVr = vr !== undefined ? plan.byVr.get(vr) : undefined;
+    if (byVr) return byVr;
+    return vr === "PN" ? PN_WITHOUT_RULE : plan.unknownDefault;
+  }
+  if (vr === "PN" || known.vr === "PN") return plan.byVr.get("PN") ?? PN_WITHOUT_RULE;
   return plan.unlistedDefault;
 }
+
+/** A person name that no rule names is removed, whatever the defaults say. */
+const PN_WITHOUT_RULE: CompiledRule = Object.freeze({ action: "remove", selector: "PN without a rule" });
 
 /** The rule for a private data element, given its block's creator (undefined when none reserved it). */
 export function privateRuleFor(plan: Plan, tag: Tag, creator: string | undefined): CompiledRule {

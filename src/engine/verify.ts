@@ -2,9 +2,12 @@
  * Verification before release (fail closed): the output is re-read from its bytes, and
  *   1. it parses, and its File Meta names the new SOP Instance UID;
  *   2. no element that the plan removes is present, at any depth;
- *   3. no original value of an element the plan changed appears in any value the output carries
- *      over from the input (kept or cleaned values; values the profile generated are its own).
- * Messages name tags and paths, never values.
+ *   3. no identifying original value (identifiers.ts: names, IDs, dates, addresses, device and
+ *      institution identifiers, instance UIDs) of an element the plan changed appears in a text value
+ *      the output carries over from the input (kept or cleaned values; values the profile generated
+ *      are its own). Coded vocabulary and numbers are not searched: they coincide, they do not leak.
+ * The engine has already cleaned kept text that held such a value (apply.ts); what is found here
+ * could not be cleaned, and the instance is refused. Messages name tags and paths, never values.
  */
 import type { ByteSource } from "../dicom/bytes.js";
 import type { DataElement } from "../dicom/element.js";
@@ -22,20 +25,8 @@ import { STRING_VRS } from "../dicom/vr.js";
 import { VerificationError } from "../errors.js";
 import { creatorsIn, ruleForElement, type ChangedOriginal } from "./apply.js";
 import { METHOD_TAGS } from "./deidentification-method.js";
+import { findSurvivor, identifyingNeedles, vocabularyOf, type Carried } from "./identifiers.js";
 import type { Plan } from "./plan.js";
-
-/**
- * Which original values are searched for. Clinical words legitimately recur (a procedure description
- * is also a code meaning; a manufacturer is part of a station name), and dates coincide, so the
- * search targets what identifies: person names, remapped UIDs, and ID-like tokens (no spaces, at
- * least one digit, five or more characters: MRNs, accession numbers, SSNs, serial numbers). Free text
- * and dates are covered by their rules and by the independent leak check in the tests.
- */
-const MIN_NEEDLE = 4;
-const ID_LIKE = /^(?=.*\d)\S{5,}$/;
-/** Decimal numbers (measurements, versions) are not identifiers, whatever element holds them. */
-const DECIMAL = /^[+-]?\d*\.\d+([eE][+-]?\d+)?$/;
-const NUMERIC_VRS = new Set(["AS", "DS", "IS"]);
 
 export interface VerifyInput {
   readonly output: ByteSource;
@@ -57,17 +48,13 @@ export function verifyOutput({ output, plan, originals, generatedPaths }: Verify
   if (!sop || sop !== media)
     throw new VerificationError("File Meta does not name the output's SOP Instance UID");
 
-  const carried: string[] = [];
+  const carried: Carried[] = [];
   checkElements(parsed.dataset, plan, "", true, generatedPaths, carried);
-  const haystack = carried.join("\n");
-  for (const original of originals) {
-    for (const needle of needlesOf(original)) {
-      if (occurs(haystack, needle)) {
-        throw new VerificationError(
-          `an original value of ${tagParen(original.tag)} is still present in the output`,
-        );
-      }
-    }
+  const leak = findSurvivor(carried, identifyingNeedles(originals, vocabularyOf(parsed.dataset)));
+  if (leak) {
+    throw new VerificationError(
+      `an identifying value of ${tagParen(leak.needle.tag)} is still present in ${leak.path}`,
+    );
   }
 }
 
@@ -77,7 +64,7 @@ function checkElements(
   prefix: string,
   topLevel: boolean,
   generatedPaths: ReadonlySet<string>,
-  carried: string[],
+  carried: Carried[],
 ): void {
   const creators = creatorsIn(elements);
   for (const e of elements) {
@@ -98,47 +85,8 @@ function checkElements(
       !generatedPaths.has(path) &&
       (STRING_VRS.has(e.vr) || e.vr === "UN")
     ) {
-      carried.push(Buffer.from(e.value.buffer, e.value.byteOffset, e.value.length).toString("latin1"));
+      const text = Buffer.from(e.value.buffer, e.value.byteOffset, e.value.length).toString("latin1");
+      carried.push({ tag: e.tag, vr: e.vr, path, text });
     }
-  }
-}
-
-/** The identifying values in an original, as latin1 (byte-exact) strings. */
-function needlesOf(original: ChangedOriginal): string[] {
-  const vr = original.vr;
-  if (
-    vr === "DA" ||
-    vr === "DT" ||
-    vr === "TM" ||
-    NUMERIC_VRS.has(vr) ||
-    !(STRING_VRS.has(vr) || vr === "UN")
-  )
-    return [];
-  const raw = Buffer.from(original.value.buffer, original.value.byteOffset, original.value.length).toString(
-    "latin1",
-  );
-  const values = vr === "LT" || vr === "ST" || vr === "UT" ? [raw] : raw.split("\\");
-  const needles: string[] = [];
-  for (const v of values) {
-    const trimmed = v.replace(/^[ ]+|[ \0]+$/g, "");
-    if (trimmed.length < MIN_NEEDLE) continue;
-    if (vr === "PN" || vr === "UI" || (ID_LIKE.test(trimmed) && !DECIMAL.test(trimmed)))
-      needles.push(trimmed);
-  }
-  return needles;
-}
-
-/** Digit-and-dot needles (UIDs, dates, numeric IDs) must not match inside a longer number. */
-function occurs(haystack: string, needle: string): boolean {
-  const numeric = /^[\d.]+$/.test(needle);
-  let from = 0;
-  for (;;) {
-    const at = haystack.indexOf(needle, from);
-    if (at < 0) return false;
-    if (!numeric) return true;
-    const before = haystack[at - 1];
-    const after = haystack[at + needle.length];
-    if (!(before && /[\d.]/.test(before)) && !(after && /[\d.]/.test(after))) return true;
-    from = at + 1;
   }
 }

@@ -30,7 +30,11 @@ export default async function profileRoutes(app: FastifyInstance, ctx: AppContex
     return {
       ...summary,
       edition: plan.edition ?? null,
-      defaults: { private: plan.privateDefault.action, unlisted: plan.unlistedDefault.action },
+      defaults: {
+        private: plan.privateDefault.action,
+        unlisted: plan.unlistedDefault.action,
+        unknown: plan.unknownDefault.action,
+      },
       methodCodes: plan.methodCodes,
       longitudinalTemporalInformationModified: plan.longitudinal,
       burnedInAnnotation: plan.burnedInAnnotation,

@@ -77,7 +77,13 @@ export interface ProfileFile {
   readonly version: string;
   readonly extends?: string;
   readonly options?: readonly OptionName[];
-  readonly defaults?: { readonly private?: ActionName; readonly unlisted?: ActionName };
+  readonly defaults?: {
+    readonly private?: ActionName;
+    /** Public attributes the dictionary knows that no rule lists. */
+    readonly unlisted?: ActionName;
+    /** Public elements the dictionary does not know (default remove; keep is unsafe). */
+    readonly unknown?: ActionName;
+  };
   /** CID 7050 codes this profile claims beyond its options (e.g. 113100 Basic Application Confidentiality Profile). */
   readonly methodCodes?: ReadonlyArray<{ readonly code: string; readonly meaning: string }>;
   /** The PS3.15 edition the profile was generated from, stamped into DeidentificationMethod. */

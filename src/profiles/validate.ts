@@ -252,10 +252,11 @@ export function validateProfile(json: Json, file: string, fallbackName: string):
   }
   if (obj.defaults !== undefined) {
     const d = c.object(obj.defaults, "$.defaults");
-    c.onlyKeys(d, ["private", "unlisted"], "$.defaults");
+    c.onlyKeys(d, ["private", "unlisted", "unknown"], "$.defaults");
     profile.defaults = {
       ...(d.private !== undefined ? { private: c.action(d.private, "$.defaults.private") } : {}),
       ...(d.unlisted !== undefined ? { unlisted: c.action(d.unlisted, "$.defaults.unlisted") } : {}),
+      ...(d.unknown !== undefined ? { unknown: c.action(d.unknown, "$.defaults.unknown") } : {}),
     };
   }
   if (obj.methodCodes !== undefined) {

@@ -23,17 +23,46 @@ export interface Found {
 
 /** The identifying values of `input` that appear in `output` (empty when nothing leaked). */
 export function findLeaks(input: Buffer, output: Buffer): Found[] {
-  const dcmjsReads = dcmjsCanRead(input);
-  const inputValues = dcmjsReads
-    ? identifyingValues(readWithDcmjs(input).dict)
-    : identifyingValuesViaDcmdump(input);
+  const inputDict = dcmjsParse(input);
+  const dcmjsReads = inputDict !== undefined;
+  const inputValues = inputDict ? identifyingValues(inputDict) : identifyingValuesViaDcmdump(input);
   const out = dcmjsReads ? readWithDcmjs(output) : dcmdumpAsDict(output);
   const haystack = `${decodedTextValues(out.dict).join("\n")}\n${rawStringValues(readPart10(output).dataset).join("\n")}`;
+  const products = productNames(inputDict ?? dcmdumpAsDict(input).dict);
   return inputValues.filter(({ keyword, value }) => {
-    if (keyword === "PatientBirthDate" && /^\d{4}0101$/.test(value)) return false; // a year-only date equals itself
+    if (DATES.has(keyword) && /^\d{4}0101$/.test(value)) return false; // a year-only date equals itself
+    if (PLACEHOLDER.test(value)) return false; // "Anonymous", "REMOVED", "XXXX": identify nobody
+    if (products.some((p) => p.toUpperCase().includes(value.toUpperCase()))) return false; // a vendor's name
     return containsValue(haystack, value);
   });
 }
+
+/** Values that stand for "no value" (already de-identified inputs are common in public data). */
+const PLACEHOLDER = /^(anonymous|anonymi[sz]ed|anon|removed|unknown|none|n\.?\/?a\.?|[xX*?\s\0.,^-]+)$/i;
+
+/** The vendor and product names of the input: a Content Creator's Name equal to them names a product. */
+function productNames(dict: RawDict): string[] {
+  return ["00080070", "00081090"].flatMap((t) =>
+    (dict[t]?.Value ?? []).filter((v): v is string => typeof v === "string" && v.trim().length > 0),
+  );
+}
+
+const DATES = new Set(["PatientBirthDate", "StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate"]);
+
+/**
+ * Not searched: coded vocabulary (a code value can equal an ID by coincidence), class UIDs (not
+ * instance identifiers), and the product's own De-identification Method text.
+ */
+const NOT_SEARCHED = new Set([
+  "00080100",
+  "00080102",
+  "00080104",
+  "00080016",
+  "00081150",
+  "00020002",
+  "00120063",
+  "00120064",
+]);
 
 /** Keywords whose values identify a patient, a person or an encounter (HIPAA A-R), and UIDs we remap. */
 const IDENTIFYING = new Set([
@@ -70,6 +99,11 @@ const IDENTIFYING = new Set([
   "RequestedProcedureID",
   "ScheduledProcedureStepID",
   "PerformedProcedureStepID",
+  "InstitutionName",
+  "InstitutionalDepartmentName",
+  "StationName",
+  "DetectorID",
+  ...DATES,
 ]);
 
 /** Walks a dcmjs dict at every depth, calling `visit` with the keyword and the string values. */
@@ -121,6 +155,23 @@ function identifyingValues(dict: RawDict): Found[] {
     }
   });
   return found;
+}
+
+/** Inputs are checked against several outputs (profiles): their parse is cached. */
+const parsedInputs = new WeakMap<Buffer, RawDict | undefined>();
+
+function dcmjsParse(buf: Buffer): RawDict | undefined {
+  if (parsedInputs.has(buf)) return parsedInputs.get(buf);
+  let dict: RawDict | undefined;
+  try {
+    dict = readWithDcmjs(buf).dict;
+  } catch {
+    dict = undefined;
+  }
+  // Pixel data holds no text; dropping it keeps the cache small.
+  if (dict) delete dict["7FE00010"];
+  parsedInputs.set(buf, dict);
+  return dict;
 }
 
 export function dcmjsCanRead(buf: Buffer): boolean {
@@ -184,8 +235,8 @@ const NOT_TEXT = new Set([
 /** Every text value as dcmjs decodes it. */
 function decodedTextValues(dict: RawDict): string[] {
   const out: string[] = [];
-  walkDict(dict, (_keyword, _tag, vr, values) => {
-    if (!NOT_TEXT.has(vr)) out.push(...values);
+  walkDict(dict, (_keyword, tag, vr, values) => {
+    if (!NOT_TEXT.has(vr) && !NOT_SEARCHED.has(tag.slice(0, 8))) out.push(...values);
   });
   return out;
 }
@@ -193,8 +244,14 @@ function decodedTextValues(dict: RawDict): string[] {
 /** Every leaf text value (including private and UN), raw bytes as latin1. */
 function rawStringValues(elements: readonly DataElement[], out: string[] = []): string[] {
   for (const e of elements) {
-    if (e.items) for (const item of e.items) rawStringValues(item.elements, out);
-    else if (e.value && !NOT_TEXT.has(e.vr) && e.value.length < 1_000_000)
+    if (e.items) {
+      if (e.tag !== 0x00120064) for (const item of e.items) rawStringValues(item.elements, out);
+    } else if (
+      e.value &&
+      !NOT_TEXT.has(e.vr) &&
+      e.value.length < 1_000_000 &&
+      !NOT_SEARCHED.has(e.tag.toString(16).toUpperCase().padStart(8, "0"))
+    )
       out.push(Buffer.from(e.value).toString("latin1"));
   }
   return out;

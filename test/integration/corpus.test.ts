@@ -8,7 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DataElement } from "../../src/dicom/element.js";
-import { readPart10 } from "../../src/dicom/part10.js";
+import { readPart10, writePart10 } from "../../src/dicom/part10.js";
+import { encodeValue } from "../../src/dicom/values.js";
 import { tagHex } from "../../src/dicom/tag.js";
 import { UidMapper } from "../../src/engine/uid-map.js";
 import { CORPUS, corpusFile, EXPECTED_REJECTIONS } from "../helpers/corpus.js";
@@ -110,6 +111,35 @@ for (const profile of ["basic", "hipaa"] as const) {
 }
 
 describe("the independent leak check", () => {
+  // The check itself must be able to fail: an engine output with a name, an ID and a date planted
+  // in a kept description (by hand, after the engine) is reported for each of them.
+  it.each([
+    ["a name", "CompressedSamples^CT1", "PatientName"],
+    ["an ID", "1CT1", "PatientID"],
+    ["a date", "20040826", "StudyDate"],
+  ])("catches %s planted in a kept description", (_what, planted, keyword) => {
+    const input = corpusFile("ct-implicit-le-ge.dcm");
+    const outcome = anonymize(input, "hipaa");
+    if (outcome.status !== "anonymized") throw new Error(outcome.reason);
+    expect(findLeaks(input, outcome.output)).toEqual([]);
+    const parsed = readPart10(outcome.output);
+    const description: DataElement = {
+      tag: 0x0008103e,
+      vr: "LO",
+      value: encodeValue(`Axial ${planted} 5mm`, "LO"),
+      undefinedLength: false,
+    };
+    const tampered = writePart10({
+      dataset: [...parsed.dataset.filter((e) => e.tag !== 0x0008103e), description].sort(
+        (x, y) => x.tag - y.tag,
+      ),
+      transferSyntax: parsed.transferSyntax,
+      sopClassUid: outcome.sopClassUID,
+      sopInstanceUid: outcome.sopInstanceUID,
+    });
+    expect(findLeaks(input, tampered).map((f) => f.keyword)).toContain(keyword);
+  });
+
   it("catches an identifying value that a profile keeps", () => {
     const keepsName = REGISTRY.compileCustom({
       name: "keeps-name",

@@ -233,14 +233,28 @@ describe("actions, in every context", () => {
     }
   });
 
-  it("an action that does not fit the element fails the instance instead of guessing", () => {
+  it("an action that does not fit a value's VR empties it (audited) instead of guessing or refusing", () => {
     const p = profileWith([{ tag: "(0010,0010)", action: "yearOnly" }]);
-    const outcome = anonymize(instance([leaf(0x00100010, "PN", "DOE^JOHN")]), p);
+    const outcome = anonymized(instance([leaf(0x00100010, "PN", "DOE^JOHN")]), p);
+    const out = readPart10(outcome.output).dataset;
+    expect(out.find((e) => e.tag === 0x00100010)?.value?.length).toBe(0);
+    const entry = outcome.changes.find((c) => c.tag === "00100010");
+    expect(entry?.action).toBe("empty");
+    expect(entry?.reason).toMatch(/yearOnly does not fit VR PN/);
+  });
+
+  it("an empty value is kept whatever its VR: yearOnly on an empty DS (realworld suyashkumar testdata)", () => {
+    // Date of Last Calibration encoded DS with no value: nothing to de-identify.
+    const outcome = anonymized(instance([leaf(0x00181200, "DS", "")]), "hipaa");
+    const out = readPart10(outcome.output).dataset;
+    expect(out.find((e) => e.tag === 0x00181200)?.value?.length).toBe(0);
+  });
+
+  it("an action that cannot apply to a sequence still fails the instance", () => {
+    const p = profileWith([{ tag: "(0008,1140)", action: "yearOnly" }]);
+    const outcome = anonymize(instance([seq(0x00081140, [leaf(0x00081150, "UI", "1.2.3")])]), p);
     expect(outcome.status).toBe("failed");
-    if (outcome.status === "failed") {
-      expect(outcome.reason).toMatch(/yearOnly cannot apply to \(0010,0010\)/);
-      expect(outcome.reason).not.toMatch(/DOE/);
-    }
+    if (outcome.status === "failed") expect(outcome.reason).toMatch(/yearOnly cannot apply to the sequence/);
   });
 });
 

@@ -24,16 +24,21 @@ function custom(rules: unknown[], extra: Record<string, unknown> = {}) {
 describe("failure reasons carry no PHI", () => {
   const cases: Array<[string, Buffer, Parameters<typeof anonymize>[1]]> = [
     ["truncated input", instance(phi).subarray(0, 300), "hipaa"],
-    ["an action that does not fit", instance(phi), custom([{ tag: "(0010,0010)", action: "capAge" }])],
+    [
+      "an action that does not fit",
+      instance([...phi, seq(0x00081140, [leaf(0x00100010, "PN", "ZZMARKER^PHI")])]),
+      custom([{ tag: "(0008,1140)", action: "capAge" }]),
+    ],
     ["burned-in annotation", instance([...phi, leaf(0x00280301, "CS", "YES")]), "hipaa"],
     ["unknown character set", instance([leaf(0x00080005, "CS", "ZZMARKER-CHARSET"), ...phi]), "hipaa"],
     [
-      // A UID that is remapped in one place but kept in another (unlisted) element: verify refuses.
+      // A UID that is remapped in one place but kept in another (unlisted) UI element, which no
+      // cleaning can fix: verify refuses.
       "verification failure",
       instance([
         ...phi,
         leaf(0x0020000d, "UI", "1.2.3.4.9042"),
-        seq(0x00283010, [leaf(0x00080100, "SH", "1.2.3.4.9042")]),
+        seq(0x00283010, [leaf(0x0008001a, "UI", "1.2.3.4.9042")]),
       ]),
       "hipaa",
     ],

@@ -56,7 +56,25 @@ describe("plan precedence", () => {
     expect(publicRuleFor(plan, 0x00100030).action).toBe("remove");
     // An attribute the dictionary does not know gets the VR rule for the VR it was read with.
     expect(publicRuleFor(plan, 0x00889999, "DA").action).toBe("yearOnly");
-    expect(publicRuleFor(plan, 0x00889999, "LO").action).toBe("keep");
+    // Without a VR rule, the unknown default: remove (PS3.15 removes what it does not know to be safe).
+    expect(publicRuleFor(plan, 0x00889999, "LO").action).toBe("remove");
+  });
+
+  it("an element the dictionary does not know is removed, and a PN is never kept without a rule", () => {
+    const hipaa = REGISTRY.get("hipaa")!;
+    const basic = REGISTRY.get("basic")!;
+    for (const p of [hipaa, basic]) {
+      expect(publicRuleFor(p, 0x00100018, "PN").action).toBe("remove"); // a bit flip of Patient Name
+      expect(publicRuleFor(p, 0x0040a999, "PN").action).toBe("remove");
+      expect(publicRuleFor(p, 0x00109999, "LO").action).toBe("remove");
+      expect(publicRuleFor(p, 0x00280010, "US").action).toBe("keep"); // Rows: known, unlisted, kept
+    }
+    // A custom profile may keep unknown elements (unsafe, documented); a PN still needs a rule.
+    const unsafe = compilePlan([{ ...base, defaults: { unknown: "keep" } }]);
+    expect(publicRuleFor(unsafe, 0x00109999, "LO").action).toBe("keep");
+    expect(publicRuleFor(unsafe, 0x00100018, "PN").action).toBe("remove");
+    const named = compilePlan([base, child([{ tag: "(0010,0018)", action: "keep" }])]);
+    expect(publicRuleFor(named, 0x00100018, "PN").action).toBe("keep");
   });
 
   it("unlisted and private defaults apply last; private rules go from specific to general", () => {
