@@ -207,8 +207,14 @@ function finishLevel(
   unordered: boolean,
   removed: Set<DataElement> | undefined,
 ): DataElement[] {
-  const kept = removed ? elements.filter((e) => !removed.has(e)) : elements;
+  // A broken value is emptied, not dropped: a Type 2 attribute (a masked Study Date "********")
+  // stays present, and an empty value is valid for every VR.
+  const kept = removed ? elements.map((e) => (removed.has(e) ? emptied(e) : e)) : elements;
   return unordered ? sortElements(kept) : kept;
+}
+
+function emptied(e: DataElement): DataElement {
+  return { tag: e.tag, vr: e.vr, value: e.value!.subarray(0, 0), undefinedLength: false };
 }
 
 function sortElements(elements: DataElement[]): DataElement[] {
@@ -378,7 +384,7 @@ export interface Pending {
 
 /**
  * Decides about a value that breaks its VR or may hide swallowed headers. Returns true when the
- * element is to be removed (a repair); throws when the instance must be refused:
+ * element's value is to be emptied (a repair); throws when the instance must be refused:
  *   - its value holds 2+ element headers in the swallow window, or one that ends where the value ends
  *     (a wrong length swallowed the elements after it: what they held would be kept under this tag);
  *   - it breaks its VR unsafely (bytes or size its VR never has) and the instance cannot do without
@@ -420,7 +426,7 @@ function settle(c: Cursor, p: Pending, nextTag: number): boolean {
       });
     return false;
   }
-  repair(c, headerStart, tag, `value breaks its VR (${broken.problem}): removed`);
+  repair(c, headerStart, tag, `value breaks its VR (${broken.problem}): emptied`);
   return true;
 }
 

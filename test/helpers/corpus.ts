@@ -89,6 +89,4 @@ export const REALWORLD: readonly RealworldEntry[] = (() => {
  * dcmdump in the test itself, not listed here.
  */
 export const EXPECTED_REALWORLD_REJECTIONS: Record<string, RegExp> = {
-  // reader helper: a standard tag with unknown VR bytes (issue 10, item 3); remove after its merge.
-  "fo-dicom_fo-dicom__Tests_FO-DICOM.Tests_Test_Data_GH179A.dcm": /unknown VR/,
 };

@@ -242,6 +242,10 @@ for (const profile of ["basic", "hipaa"] as const) {
         const after = await dciodvfy(r.outputPath!);
         if (after.errors.size === 0 && after.status <= 1) return;
         const before = await dciodvfyInput(r.file);
+        // An input dciodvfy could not read to the end (GH179A: VR bytes "  "; HTJ2K and Deflated
+        // syntaxes it does not know) had the rest of its dataset unchecked: there is nothing to compare
+        // with. Its output is read by dcmtk and pydicom above.
+        if (before.errors.has("Error - Dicom dataset read failed")) return;
         const added = [...after.errors].filter(
           (e) => !before.errors.has(e) && !ALLOWED[profile]!.some((a) => a.test(e)),
         );

@@ -1,6 +1,6 @@
 /**
  * Issue 9 item 1: a wrong length that makes a kept element swallow the elements after it (and so the
- * patient's name and ID) is refused; a value that breaks its VR is removed with an audit "repair" or
+ * patient's name and ID) is refused; a value that breaks its VR is emptied with an audit "repair" or
  * refuses; a length past the end stays a parse error.
  */
 import { describe, expect, it } from "vitest";
@@ -190,7 +190,7 @@ describe("every top-level element of real files made to swallow 1, 2 or all the 
 });
 
 describe("a value that breaks its VR", () => {
-  it("is removed, with a repair in the audit naming tag and offset, never the value", () => {
+  it("is emptied (a Type 2 attribute stays present), with a repair in the audit naming tag and offset, never the value", () => {
     const input = instance([
       leaf(0x00080060, "CS", "OT"),
       leaf(0x00180015, "CS", "HEAD\u0001NECK"), // Body Part Examined with a control byte
@@ -201,9 +201,10 @@ describe("a value that breaks its VR", () => {
     if (outcome.status !== "anonymized") return;
     const repair = outcome.changes.find((c) => c.action === "repair");
     expect(repair).toMatchObject({ tag: "00180015", keyword: "BodyPartExamined", before: "" });
-    expect(repair?.after).toMatch(/^offset \d+: value breaks its VR .*repertoire of VR CS.*: removed$/);
+    expect(repair?.after).toMatch(/^offset \d+: value breaks its VR .*repertoire of VR CS.*: emptied$/);
     expect(JSON.stringify(outcome.changes.filter((c) => c.action === "repair"))).not.toContain("HEAD");
-    expect(readPart10(outcome.output).dataset.some((e) => e.tag === 0x00180015)).toBe(false);
+    const kept = readPart10(outcome.output).dataset.find((e) => e.tag === 0x00180015);
+    expect(kept?.value?.length).toBe(0);
   });
 
   it("refuses when the attribute is one the instance cannot do without (Rows with 3 bytes)", () => {
