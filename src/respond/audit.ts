@@ -14,6 +14,8 @@ export interface AuditChange {
   readonly action: string;
   readonly after: string | null;
   readonly before?: string;
+  /** Why, when the profile's rule alone does not say (a kept text cleaned of an identifier, a repair). */
+  readonly reason?: string;
 }
 
 export interface AuditInstance {
@@ -39,9 +41,10 @@ export interface Audit {
 
 export function changeOf(entry: AuditEntry, withBefore: boolean): AuditChange {
   const { path, tag, keyword, vr, action, after } = entry;
+  const why = entry.reason === undefined ? {} : { reason: entry.reason };
   return withBefore
-    ? { path, tag, keyword, vr, action, before: entry.before, after }
-    : { path, tag, keyword, vr, action, after };
+    ? { path, tag, keyword, vr, action, before: entry.before, after, ...why }
+    : { path, tag, keyword, vr, action, after, ...why };
 }
 
 export function buildAudit(

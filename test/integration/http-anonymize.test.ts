@@ -54,6 +54,18 @@ describe("POST /anonymize", () => {
     expect(readWithDcmjs(parts[1]!.data).dict["00080018"]?.Value?.[0]).toBe(instance.sopInstanceUID);
   });
 
+  it("the audit says why where the rule alone does not (a private block removed whole)", async () => {
+    const res = await post(corpusFile("cr-agfa-private.dcm"), { "content-type": "application/dicom" });
+    expect(res.statusCode).toBe(200);
+    const parts = splitMultipart(res.rawPayload, res.headers["content-type"] as string);
+    const audit = JSON.parse(parts[0]!.data.toString());
+    const blocks = audit.instances[0].changes.filter(
+      (c: { reason?: string }) => c.reason === "private block removed whole",
+    );
+    expect(blocks.length).toBeGreaterThan(0);
+    expect(blocks[0]).toMatchObject({ action: "remove", after: null });
+  });
+
   it("takes a STOW-style multipart/related batch of the whole corpus: 202, every input accounted for", async () => {
     const files = CORPUS.map((c) => c.file);
     const body = multipart(files.map((f) => ({ type: "application/dicom", data: corpusFile(f) })));
