@@ -19,11 +19,12 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { multipart, splitMultipart, testApp, type TestApp } from "../helpers/app.js";
-import { CORPUS, CORPUS_DIR, ROOT } from "../helpers/corpus.js";
+import { ROOT } from "../helpers/corpus.js";
 import { anonymize } from "../helpers/engine.js";
 import { requireTool } from "../helpers/tools.js";
 import { dcmdumpRejects } from "./dcmtk.js";
-import { makeCase, prng, sourceOf, sweepCases, type FuzzCase, type Source } from "./mutate.js";
+import { makeCase, sweepCases, type FuzzCase, type Source } from "./mutate.js";
+import { loadSources } from "./sources.js";
 import { findNeedles, plantedNeedle, textLeaks, type Needle } from "./needles.js";
 
 const DEFAULT_SEED = 20260902;
@@ -41,35 +42,9 @@ if (!Number.isInteger(SEED) || !Number.isInteger(CASES) || CASES < 0)
   throw new Error("FUZZ_SEED and FUZZ_CASES must be integers");
 
 const HAVE_DCMDUMP = requireTool("dcmdump", "dcmtk");
-const REALWORLD_DIR = path.resolve(CORPUS_DIR, "../realworld");
 const CLI = path.join(ROOT, "dist/src/cli.js");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fuzz-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** Public files (the few multi-megabyte ones aside: pixel data is not what breaks) and a seeded
- * selection of small real-world files. */
-function loadSources(): Source[] {
-  const pub = CORPUS.filter((c) => fs.statSync(c.path).size <= 600 * 1024).map((c) =>
-    sourceOf(`public/${c.file}`, fs.readFileSync(c.path)),
-  );
-  const rows = fs.readFileSync(path.join(REALWORLD_DIR, "manifest.tsv"), "utf8").trim().split("\n").slice(1);
-  const small = rows
-    .map((r) => r.split("\t")[0]!)
-    .filter(
-      (f) =>
-        fs.existsSync(path.join(REALWORLD_DIR, f)) &&
-        fs.statSync(path.join(REALWORLD_DIR, f)).size <= 300 * 1024,
-    )
-    .sort();
-  const rng = prng(SEED ^ 0x5eed);
-  const picked: string[] = [];
-  while (picked.length < 24 && small.length > 0)
-    picked.push(...small.splice(Math.floor(rng() * small.length), 1));
-  const real = picked
-    .sort()
-    .map((f) => sourceOf(`realworld/${f}`, fs.readFileSync(path.join(REALWORLD_DIR, f))));
-  return [...pub, ...real];
-}
 
 interface Exclusions {
   /** Needles found in the engine's output of the pristine file (what the profile keeps by design, or a
@@ -156,7 +131,7 @@ class Ledger {
           problems.push(`error body carries ${k}`);
     } else {
       outcome = "hang";
-      problems.push("no answer (hang)");
+      problems.push("no answer in time (hang, in this case or its batch)");
     }
     this.verdicts.push({ c, profile, path: via, outcome, problems, file });
   }
@@ -202,6 +177,15 @@ function variantOf(mutation: string): string {
   return `${kind}:${rest.replace(/[(@].*$/, "")}`;
 }
 
+function byKind(verdicts: readonly Verdict[]): string {
+  const counts = new Map<string, [number, number]>();
+  for (const v of verdicts) {
+    const [ok, all] = counts.get(v.c.kind) ?? [0, 0];
+    counts.set(v.c.kind, [ok + (v.outcome === "anonymized" ? 1 : 0), all + 1]);
+  }
+  return [...counts].map(([k, [ok, all]]) => `${k} ${ok}/${all}`).join(", ");
+}
+
 /** Counts by mutation variant and problem, for a summary a person can read. */
 function classes(failures: readonly Verdict[]): string[] {
   const counts = new Map<string, { n: number; first: string }>();
@@ -229,6 +213,7 @@ function report(title: string, ledger: Ledger, ms: number): string {
     `${title}: seed=${SEED} cases=${v.length} in ${(ms / 1000).toFixed(1)} s: anonymized ${count("anonymized")}, ` +
       `failed with a reason ${count("failed")}, 4xx ${count("4xx")}, 5xx ${count("5xx")}, hangs ${count("hang")}; ` +
       `leaks ${leaks}, invalid outputs ${invalid}, cases with a problem ${failures.length}`,
+    `de-identified / cases by mutation: ${byKind(v)}`,
     ...(failures.length ? ["by class:", ...classes(failures)] : []),
     ...(failures.length ? ["first failures:", ...failures.slice(0, 30).map(line)] : []),
     `reproduce: FUZZ_SEED=${SEED} FUZZ_CASES=${CASES} [FUZZ_ONLY=<ids>] npx vitest run test/fuzz/mutations.test.ts`,
@@ -246,7 +231,7 @@ let t: TestApp;
 
 beforeAll(async () => {
   const started = Date.now();
-  sources = loadSources();
+  sources = loadSources(SEED);
   const baseline = baselineExclusions(sources);
   exclusions = baseline.exclusions;
   indices = [];
@@ -329,10 +314,15 @@ async function runBatch(batch: readonly FuzzCase[], profile: Profile, ledger: Le
     );
     return;
   }
+  // A batch that does not answer holds a worker: re-sending its cases one by one would take a
+  // timeout each. Every case of it is reported (the hang is among them).
+  if (res === "hang") {
+    for (const c of batch) ledger.record(c, profile, "http", { kind: "hang" });
+    return;
+  }
   if (batch.length === 1) {
     const c = batch[0]!;
-    if (res === "hang") ledger.record(c, profile, "http", { kind: "hang" });
-    else {
+    {
       let detail: unknown;
       try {
         detail = (JSON.parse(res.body.toString()) as { detail?: unknown }).detail;

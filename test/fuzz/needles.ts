@@ -65,6 +65,11 @@ export const IDENTIFYING: Readonly<Record<number, string>> = {
   0x00401001: "RequestedProcedureID",
 };
 
+// dcmjs reports every oddity of a mutated file on the console (thousands of lines per run); the
+// fuzz test reports what matters itself.
+dcmjs.log.setLevel("silent");
+dcmjs.log.getLogger("validation.dcmjs").setLevel("silent");
+
 const UIDS = new Set([0x0020000d, 0x0020000e, 0x00080018]);
 
 /**
