@@ -80,8 +80,18 @@ const UIDS = new Set([0x0020000d, 0x0020000e, 0x00080018]);
 export const MIN_TEXT = 4;
 export const MIN_NUMERIC = 6;
 
-/** Values the engine writes itself (PS3.15 dummies), which a source may also hold by chance. */
-const GENERATED = new Set(["ANON", "19000101", "000000", "ANONYMOUS", "ANONYMIZED"]);
+/** Values the engine writes itself (PS3.15 dummies, Longitudinal Temporal Information Modified),
+ * which a source may also hold by chance. */
+const GENERATED = new Set([
+  "ANON",
+  "19000101",
+  "000000",
+  "ANONYMOUS",
+  "ANONYMIZED",
+  "REMOVED",
+  "MODIFIED",
+  "UNMODIFIED",
+]);
 
 function accept(keyword: string, value: string, out: Map<string, Needle>, decoded = false): void {
   const v = value.replace(/^[\s\0]+|[\s\0]+$/g, "");
