@@ -398,10 +398,16 @@ describe("fuzzing the corpus", () => {
   it("through the CLI process: a case per source, with the same checks", () => {
     if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does) first`);
     const started = Date.now();
-    const seen = new Set<string>();
-    const subset: FuzzCase[] = [];
+    // The issue's own case first: rtplan's Modality (CS) swallowing through Patient ID (the CLI leaked it).
+    const rtplan = sources.find((s) => s.label === "public/rtplan-implicit-le.dcm")!;
+    const issueCase = sweepCases(rtplan).find(
+      (c) => c.mutation === "length:swallow-through(0010,0020) (0008,0060)@156",
+    );
+    if (!issueCase) throw new Error("the Modality-swallows-Patient-ID case is missing from the sweep");
+    const seen = new Set<string>([rtplan.label]);
+    const subset: FuzzCase[] = ONLY && !ONLY.has(issueCase.id) ? [] : [issueCase];
     for (const i of indices) {
-      if (subset.length === 30) break;
+      if (subset.length === 31) break;
       const c = makeCase(SEED, i, sources);
       if (seen.has(c.source.label) || !["length", "plant", "tag", "nest", "vr"].includes(c.kind)) continue;
       seen.add(c.source.label);
