@@ -496,3 +496,24 @@ export function sweepCases(s: Source): FuzzCase[] {
   }
   return cases;
 }
+
+/** Every explicit-VR sequence of a file (top level and one down) sent with other long-form VRs
+ * (same header layout): bytes, text, unknown. */
+export function sqVrSweep(s: Source): FuzzCase[] {
+  const long = ["OB", "OW", "UN", "UT", "UC"];
+  return complete(s.layout)
+    .filter((e) => e.vr === "SQ" && isExplicitSpan(e) && e.depth <= 1)
+    .flatMap((e) =>
+      long.map((vr) => ({
+        id: `v${e.offset}-${vr}`,
+        source: s,
+        kind: "vr" as const,
+        mutation: `vr:SQ->${vr} ${tagText(e.tag)}@${e.offset}`,
+        bytes: withDataset(s, (ds) => {
+          ds.write(vr, e.offset + 4, "latin1");
+          return ds;
+        }),
+        planted: [],
+      })),
+    );
+}

@@ -6,8 +6,9 @@
  * value; never a 5xx, a hang or a crash.
  *
  * The cases go through POST /anonymize in batches (multipart/related, the per-instance outcome read
- * from the audit), two deterministic sweeps of two files go through the engine directly (truncation
- * at every element boundary; every length made to swallow through an identifying element), and a
+ * from the audit), deterministic sweeps go through the engine directly (truncation at every element
+ * boundary and every length made to swallow through an identifying element, of two files; every
+ * explicit sequence sent with each other long-form VR, of two more), and a
  * subset goes through the CLI process.
  *
  *   FUZZ_SEED=<n>|random   the seed (default fixed, printed)        FUZZ_CASES=<n>  random cases (3000)
@@ -23,7 +24,7 @@ import { ROOT } from "../helpers/corpus.js";
 import { anonymize } from "../helpers/engine.js";
 import { requireTool } from "../helpers/tools.js";
 import { dcmdumpRejects } from "./dcmtk.js";
-import { makeCase, sweepCases, type FuzzCase, type Source } from "./mutate.js";
+import { makeCase, sqVrSweep, sweepCases, type FuzzCase, type Source } from "./mutate.js";
 import { loadSources } from "./sources.js";
 import { findNeedles, plantedNeedle, textLeaks, type Needle } from "./needles.js";
 
@@ -368,13 +369,19 @@ describe("fuzzing the corpus", () => {
     if (ledger.failures().length > 0) throw new Error(text);
   }, 1_800_000);
 
-  it("through the engine: truncation at every element boundary and every swallowing length of one file", () => {
+  it("through the engine: every element boundary, every swallowing length, every sequence sent with another VR", () => {
     const started = Date.now();
     const ledger = new Ledger();
-    for (const label of ["public/rtplan-implicit-le.dcm", "public/sr-basic-text-pname.dcm"]) {
+    const sweeps: Array<[string, (s: Source) => FuzzCase[]]> = [
+      ["public/rtplan-implicit-le.dcm", sweepCases],
+      ["public/sr-basic-text-pname.dcm", sweepCases],
+      ["public/waveform-hemodynamic-deflate.dcm", sqVrSweep],
+      ["public/sr-comprehensive-verifying-observer.dcm", sqVrSweep],
+    ];
+    for (const [label, sweep] of sweeps) {
       const source = sources.find((s) => s.label === label);
       if (!source) throw new Error(`${label} is not among the fuzz sources`);
-      for (const c of sweepCases(source)) {
+      for (const c of sweep(source)) {
         if (ONLY && !ONLY.has(c.id)) continue;
         for (const profile of PROFILES) {
           const o = anonymize(c.bytes, profile);
