@@ -275,7 +275,11 @@ function readElement(
   // The dictionary is asked only in the rare cases that need it (undefined lengths, UN): not per element.
   const dictionaryVr = (): string | undefined => lookupTag(tag)?.vr;
   if (length === UNDEFINED_LENGTH) {
-    if (tag === PIXEL_DATA) return readFragments(c, end, enc, tag, vr);
+    if (tag === PIXEL_DATA) {
+      // Encapsulated Pixel Data is OB (PS3.5 A.4); sent as UN or another VR it is written as OB.
+      if (vr !== "OB") repair(c, headerStart, tag, `encapsulated Pixel Data sent as VR ${vr}: written as OB`);
+      return readFragments(c, end, enc, tag, "OB");
+    }
     if (vr === "SQ") return { tag, vr, items: readItems(c, enc, end, depth, true), undefinedLength: true };
     // PS3.5 6.2.2: a UN with undefined length is a sequence encoded Implicit VR Little Endian.
     if (vr === "UN") {
@@ -368,10 +372,26 @@ function leaf(
   // Pixel Data passes as it is: the decoder's business, and never removed (odd lengths are read by all).
   const element: DataElement = { tag, vr, value, undefinedLength: false };
   if (!c.checkValues || tag === PIXEL_DATA) return element;
-  const broken = checkValue(vr, value);
+  const broken = checkValue(vr, value) ?? contradictsDictionary(enc, tag, vr, value);
   if (broken !== undefined || (mayHideHeaders(vr, tag) && value.length >= 8))
     c.pending = { element, headerStart, broken, enc };
   return element;
+}
+
+/**
+ * An explicit VR that contradicts the dictionary's one VR for a public tag: the value's meaning is
+ * unknown (a tag one bit away from Accession Number, a date sent under a text attribute), so it is
+ * emptied like a value that breaks its VR. Attributes the instance cannot do without are kept when
+ * the value also fits the dictionary's VR; a sequence sent as bytes is never kept.
+ */
+function contradictsDictionary(enc: Encoding, tag: Tag, vr: string, value: Uint8Array): Broken | undefined {
+  if (!enc.explicitVr || vr === "UN" || value.length === 0 || (groupOf(tag) & 1) === 1) return undefined;
+  const known = concreteDictionaryVr(tag);
+  if (known === undefined || known === vr) return undefined;
+  return {
+    problem: `VR ${vr} where the dictionary has ${known}`,
+    unsafe: known === "SQ" || checkValue(known, value) !== undefined,
+  };
 }
 
 /** A value to look into once the next element's tag is known (the upper end of the swallow window). */

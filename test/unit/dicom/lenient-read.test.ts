@@ -13,7 +13,7 @@ import { transferSyntaxOf, EXPLICIT_BE } from "../../../src/dicom/transfer-synta
 import { writeDataset } from "../../../src/dicom/write-dataset.js";
 import type { AnonymizedInstance } from "../../../src/engine/anonymize.js";
 import { instance, leaf, SC } from "../../helpers/build.js";
-import { ROOT } from "../../helpers/corpus.js";
+import { corpusFile as corpusFileBytes, ROOT } from "../../helpers/corpus.js";
 import { anonymize } from "../../helpers/engine.js";
 import { requireTool, run } from "../../helpers/tools.js";
 
@@ -224,5 +224,45 @@ describe("the output is a valid encoding or the instance is refused (issue 9 ite
     const seq = readPart10(out.output, { strict: true }).dataset.find((e) => e.tag === 0x00081140);
     expect(seq?.vr).toBe("SQ");
     externalParsersAccept(out.output, "sq-as-ob");
+  });
+
+  it("writes encapsulated Pixel Data sent as UN as OB (dcmtk rejects UN fragments)", () => {
+    const base = corpusFileBytes("us-multiframe-jpeg-baseline-ybr.dcm");
+    const pixel = base.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x42]));
+    const input = Buffer.from(base);
+    input.write("UN", pixel + 4, "latin1");
+    const out = ok(anonymize(input, "basic"));
+    expect(repairsOf(out).map((r) => r.after)).toContainEqual(
+      expect.stringMatching(/encapsulated Pixel Data sent as VR UN: written as OB/),
+    );
+    expect(readPart10(out.output, { strict: true }).dataset.at(-1)?.vr).toBe("OB");
+    externalParsersAccept(out.output, "pixel-as-un");
+  });
+});
+
+describe("an explicit VR that contradicts the dictionary (a one-bit tag flip lands on another attribute)", () => {
+  it("empties the value, audited: Accession Number's value under Query/Retrieve Level (CS) sent as SH", () => {
+    // (0008,0052) is one bit away from Accession Number (0008,0050); the value arrives with VR SH.
+    const input = instance([leaf(0x00080052, "SH", "ACC12345"), leaf(0x00080060, "CS", "OT")]);
+    for (const profile of ["basic", "hipaa"]) {
+      const out = ok(anonymize(input, profile));
+      expect(repairsOf(out).map((r) => r.after)).toContainEqual(
+        expect.stringMatching(/VR SH where the dictionary has CS\): emptied$/),
+      );
+      expect(out.output.includes("ACC12345")).toBe(false);
+    }
+  });
+
+  it("never keeps a sequence sent as bytes with a defined length (its items may hold UIDs)", () => {
+    const input = instance([
+      { tag: 0x00081115, vr: "OB", value: Buffer.alloc(16, 0x41), undefinedLength: false },
+    ]);
+    const out = anonymize(input, "hipaa");
+    if (out.status === "anonymized") expect(out.output.includes(Buffer.alloc(16, 0x41))).toBe(false);
+  });
+
+  it("keeps real data whose VR merely differs where both fit (nothing in the corpora is refused for it)", () => {
+    const input = instance([leaf(0x00080060, "CS", "OT"), leaf(0x00181200, "DS", "")]);
+    expect(repairsOf(ok(anonymize(input, "hipaa")))).toEqual([]);
   });
 });
