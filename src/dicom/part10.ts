@@ -26,6 +26,7 @@ import {
   type TransferSyntax,
 } from "./transfer-syntax.js";
 import { asciiValue, encodeValue } from "./values.js";
+import { isValidUid } from "./uid.js";
 import { KNOWN_VRS, LONG_LENGTH_VRS } from "./vr.js";
 import { writeDataset, writeDatasetChunks, type Allocator } from "./write-dataset.js";
 
@@ -152,7 +153,16 @@ function readWithMeta(
   if (!tsElement) throw new DicomParseError("File Meta has no Transfer Syntax UID (0002,0010)");
   const uid = asciiValue(tsElement.value);
   const transferSyntax = transferSyntaxOf(uid);
-  if (!transferSyntax) throw new DicomParseError(`unsupported transfer syntax ${uid}`);
+  if (!transferSyntax) {
+    // A standard transfer syntax UID names the problem; anything else may be bytes a wrong length
+    // pulled in from the dataset (a name, an ID), so it is never echoed.
+    const named = uid.startsWith("1.2.840.10008.1.2") && isValidUid(uid);
+    throw new DicomParseError(
+      named
+        ? `unsupported transfer syntax ${uid}`
+        : "File Meta names a transfer syntax that is not a known UID",
+    );
+  }
   if (transferSyntax.deflated) {
     const limit = inflateLimit(buf.length - metaEnd, options);
     let inflated: Buffer;

@@ -21,6 +21,15 @@ function custom(rules: unknown[], extra: Record<string, unknown> = {}) {
   });
 }
 
+/** The instance with its File Meta Transfer Syntax UID value overwritten in place (same length). */
+function transferSyntaxReplaced(file: Buffer, text: string): Buffer {
+  const out = Buffer.from(file);
+  const at = out.indexOf(Buffer.from([0x02, 0x00, 0x10, 0x00, 0x55, 0x49]), 132);
+  const length = out.readUInt16LE(at + 6);
+  out.write(text.padEnd(length, " ").slice(0, length), at + 8, "latin1");
+  return out;
+}
+
 describe("failure reasons carry no PHI", () => {
   const cases: Array<[string, Buffer, Parameters<typeof anonymize>[1]]> = [
     ["truncated input", instance(phi).subarray(0, 300), "hipaa"],
@@ -30,6 +39,13 @@ describe("failure reasons carry no PHI", () => {
       custom([{ tag: "(0008,1140)", action: "capAge" }]),
     ],
     ["burned-in annotation", instance([...phi, leaf(0x00280301, "CS", "YES")]), "hipaa"],
+    [
+      // A wrong length of the File Meta's Transfer Syntax UID pulls dataset bytes into its value
+      // (found by the fuzz test): the reason must not echo them.
+      "a transfer syntax that is not a UID",
+      transferSyntaxReplaced(instance(phi), "ZZMARKER^PHI.1.2"),
+      "hipaa",
+    ],
     ["unknown character set", instance([leaf(0x00080005, "CS", "ZZMARKER-CHARSET"), ...phi]), "hipaa"],
     [
       // A UID that is remapped in one place but kept in another (unlisted) UI element, which no
