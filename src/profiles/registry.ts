@@ -87,7 +87,7 @@ export class ProfileRegistry {
 
   /** A profile sent with a request (either format); it may extend any loaded profile. */
   compileCustom(json: unknown, label = "request"): Plan {
-    const profile = validateProfile(json, label, "custom");
+    const profile = validateProfile(json, label, "custom", { fromRequest: true });
     return compilePlan(chainOf(profile, this.files, label));
   }
 }

@@ -22,7 +22,11 @@ const PATTERN = /^\(([0-9a-fx]{4}),([0-9a-fx]{4})\)$/i;
 type Json = unknown;
 
 class Checker {
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    /** Profile files on disk may teach the dictionary a newer keyword; a request's profile may not. */
+    readonly extendsDictionary: boolean,
+  ) {}
 
   fail(path: string, message: string): never {
     throw new ProfileError(`${this.file}: ${path}`, message);
@@ -198,7 +202,9 @@ class Checker {
           `unknown tag ${text}; name its keyword too if it is newer than the dictionary`,
         );
       }
-      addDictionaryEntry(tag, null, keyword);
+      // A profile sent with a request must not change what later requests see (or grow the
+      // dictionary without bound): its rule names the tag, which is all the plan needs.
+      if (this.extendsDictionary) addDictionaryEntry(tag, null, keyword);
     } else if (
       typeof keyword === "string" &&
       lookupTag(tag)?.keyword !== keyword &&
@@ -211,8 +217,13 @@ class Checker {
 }
 
 /** Checks a parsed profile file (either format) and returns it typed. */
-export function validateProfile(json: Json, file: string, fallbackName: string): ProfileFile {
-  const c = new Checker(file);
+export function validateProfile(
+  json: Json,
+  file: string,
+  fallbackName: string,
+  { fromRequest = false }: { fromRequest?: boolean } = {},
+): ProfileFile {
+  const c = new Checker(file, !fromRequest);
   if (Array.isArray(json)) return seedExport(json, c, fallbackName);
   const obj = c.object(json, "$");
   c.onlyKeys(

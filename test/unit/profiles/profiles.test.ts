@@ -6,6 +6,7 @@ import { generateBasicProfile, serializeProfile } from "../../../scripts/generat
 import { ProfileError } from "../../../src/errors.js";
 import { builtinProfileDir, ProfileRegistry } from "../../../src/profiles/registry.js";
 import { validateProfile } from "../../../src/profiles/validate.js";
+import { lookupTag, tagOfKeyword } from "../../../src/dicom/dictionary.js";
 import { REFERENCE_DIR } from "../../helpers/corpus.js";
 
 function errorOf(json: unknown, file = "x.json"): string {
@@ -102,6 +103,21 @@ describe("profile files", () => {
     );
     expect(plan.exact.get(0x0008103e)?.action).toBe("keep");
     expect(plan.exact.get(0x00100010)?.action).toBe("empty"); // not listed: basic's rule
+  });
+
+  it("a profile sent with a request keeps its rule for a tag newer than the dictionary, but teaches the dictionary nothing", () => {
+    const tag = 0x00209991;
+    const plan = ProfileRegistry.load().compileCustom({
+      name: "newer",
+      description: "",
+      version: "1",
+      extends: "hipaa",
+      rules: [{ tag: "(0020,9991)", keyword: "SomethingNewer", action: "keep" }],
+    });
+    expect(plan.exact.get(tag)?.action).toBe("keep");
+    // Later requests (any profile) still see the tag as unknown, and the dictionary did not grow.
+    expect(lookupTag(tag)).toBeUndefined();
+    expect(tagOfKeyword("SomethingNewer")).toBeUndefined();
   });
 
   it("a bad file in the profiles directory stops loading with its name", () => {
