@@ -24,6 +24,7 @@ import healthRoutes from "./http/health.js";
 import { Metrics } from "./http/metrics.js";
 import { badRequest, HttpProblem, isMalformedFormData, overloaded, problemBody } from "./http/problem.js";
 import profileRoutes from "./http/profiles.js";
+import renderedRoutes from "./http/rendered.js";
 import sessionRoutes from "./http/sessions.js";
 import dicomwebRoutes, { makeForwarder } from "./http/dicomweb.js";
 import { makeAuthenticator } from "./http/auth.js";
@@ -274,6 +275,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(anonymizeRoutes, ctx);
   await app.register(sessionRoutes, ctx);
   await app.register(dicomwebRoutes, ctx);
+  await app.register(renderedRoutes, ctx);
   await app.register(docsRoutes);
   return app;
 }
