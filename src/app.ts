@@ -19,7 +19,7 @@ import { resolveSecret } from "./engine/secret.js";
 import anonymizeRoutes from "./http/anonymize.js";
 import { clientErrorHandler } from "./http/client-error.js";
 import type { AppContext } from "./http/context.js";
-import docsRoutes from "./http/docs.js";
+import docsRoutes, { DOCS_PREFIX } from "./http/docs.js";
 import healthRoutes from "./http/health.js";
 import { Metrics } from "./http/metrics.js";
 import { badRequest, HttpProblem, isMalformedFormData, overloaded, problemBody } from "./http/problem.js";
@@ -266,7 +266,9 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat())
-      if (method !== "HEAD") routes.push({ method, url: route.url });
+      // Under /docs/ are the API reference's own assets and its copy of the spec (documented as /docs).
+      if (method !== "HEAD" && !route.url.startsWith(`${DOCS_PREFIX}/`))
+        routes.push({ method, url: route.url });
   });
   app.decorate("servedRoutes", routes);
 
