@@ -25,6 +25,7 @@ import { Metrics } from "./http/metrics.js";
 import { badRequest, HttpProblem, isMalformedFormData, overloaded, problemBody } from "./http/problem.js";
 import profileRoutes from "./http/profiles.js";
 import renderedRoutes from "./http/rendered.js";
+import uiRoutes, { UI_PREFIX } from "./http/ui.js";
 import sessionRoutes from "./http/sessions.js";
 import dicomwebRoutes, { makeForwarder } from "./http/dicomweb.js";
 import { makeAuthenticator } from "./http/auth.js";
@@ -266,8 +267,9 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat())
-      // Under /docs/ are the API reference's own assets and its copy of the spec (documented as /docs).
-      if (method !== "HEAD" && !route.url.startsWith(`${DOCS_PREFIX}/`))
+      // Under /docs/ and /ui/ are the API reference's and the review page's own assets (and a copy
+      // of the spec): documented as /docs and /.
+      if (method !== "HEAD" && ![`${DOCS_PREFIX}/`, `${UI_PREFIX}/`].some((p) => route.url.startsWith(p)))
         routes.push({ method, url: route.url });
   });
   app.decorate("servedRoutes", routes);
@@ -279,5 +281,6 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(dicomwebRoutes, ctx);
   await app.register(renderedRoutes, ctx);
   await app.register(docsRoutes);
+  await app.register(uiRoutes);
   return app;
 }
