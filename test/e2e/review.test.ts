@@ -13,6 +13,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { haveChromium, launchChromium } from "../helpers/browser.js";
+import { corpusFile } from "../helpers/corpus.js";
 import { naturalize, readWithDcmjs } from "../helpers/dicom.js";
 import { seedStudy } from "../helpers/seed.js";
 import { startService, type ServiceProcess } from "../helpers/service.js";
@@ -110,6 +111,15 @@ describe.skipIf(!HAVE_CHROMIUM)("the review page in chromium", () => {
       .evaluate((tr) => getComputedStyle(tr).backgroundColor);
     expect(unchanged).not.toBe(gold);
 
+    // Paged: at most 100 rows are in the document at once, whatever the instance holds.
+    const total = Number(await page.getByTestId("preview-left-rows").textContent());
+    expect(total).toBeGreaterThan(100);
+    const body = page.locator("[data-testid=preview-left] tbody tr");
+    expect(await body.count()).toBe(100);
+    await page.locator("[data-testid=preview-left]").getByRole("button", { name: "next" }).click();
+    expect(await body.count()).toBe(Math.min(100, total - 100));
+    await page.locator("[data-testid=preview-left]").getByRole("button", { name: "previous" }).click();
+
     // Side by side with basic; the changed-only filter keeps gold rows only.
     await page.locator("#right-select").selectOption("basic");
     await preview(page, "preview-right");
@@ -200,6 +210,27 @@ describe.skipIf(!HAVE_CHROMIUM)("the review page in chromium", () => {
     expect(elsewhere).toEqual([]);
     fs.rmSync(work, { recursive: true, force: true });
     await context.close();
+  });
+
+  it("a multi-frame instance gets a frame slider, reachable and moved by the keyboard", async () => {
+    const page = await browser.newPage();
+    await page.goto(service.base);
+    const buffer = corpusFile("mr-enhanced-multiframe.dcm"); // 10 frames
+    await page
+      .getByLabel("pick files")
+      .setInputFiles([{ name: "mf.dcm", mimeType: "application/dicom", buffer }]);
+    await expect.poll(() => page.getByTestId("state").textContent()).toBe("open");
+    const slider = page.getByLabel(/frame 1 of 10/);
+    await slider.waitFor();
+    await slider.focus();
+    await page.keyboard.press("End");
+    await page.getByAltText("instance 1, frame 10, original").waitFor();
+    expect(
+      await page
+        .getByAltText("instance 1, frame 10, original")
+        .evaluate((el: HTMLImageElement) => el.decode().then(() => el.naturalWidth)),
+    ).toBeGreaterThan(0);
+    await page.close();
   });
 
   it("with API_TOKENS the page asks for a token, refuses a wrong one, and keeps it for the tab", async () => {
