@@ -207,6 +207,12 @@ describe.skipIf(!HAVE_CHROMIUM)("the review page in chromium", () => {
       expect(ds.DeviceSerialNumber).toBeUndefined();
       expect(ds.InstitutionAddress).toBeUndefined();
     }
+    // Delete: the session is gone on the server, and the page is back at the upload step.
+    const id = await page.getByTestId("session-id").getAttribute("title");
+    expect((await fetch(`${service.base}/sessions/${id}`)).status).toBe(200);
+    await page.getByRole("button", { name: "Delete session" }).click();
+    await page.getByLabel("pick files").waitFor();
+    expect((await fetch(`${service.base}/sessions/${id}`)).status).toBe(404);
     expect(elsewhere).toEqual([]);
     fs.rmSync(work, { recursive: true, force: true });
     await context.close();

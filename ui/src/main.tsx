@@ -340,7 +340,11 @@ function App() {
         <>
           <section aria-labelledby="session-title">
             <h2 id="session-title">
-              Session <code>{session.id.slice(0, 8)}</code>: <span data-testid="state">{session.state}</span>
+              Session{" "}
+              <code title={session.id} data-testid="session-id">
+                {session.id.slice(0, 8)}
+              </code>
+              : <span data-testid="state">{session.state}</span>
             </h2>
             <p>
               {session.instances.length} instance(s){rejected.length > 0 && `, ${rejected.length} refused`}
