@@ -91,6 +91,8 @@ describe.skipIf(!HAVE_CHROMIUM)("the review page in chromium", () => {
     await preview(page, "preview-left");
     const basicChanged = Number(await page.getByTestId("preview-left-changed").textContent());
     expect(await row(page, "preview-left", "PatientAge")).toEqual(["remove", "093Y", "(removed)"]);
+    // Unchanged attributes are listed too, with their keyword (from the service's dictionary).
+    expect((await row(page, "preview-left", "SOPClassUID"))[0]).toBe("keep");
     await shot(page, "2-preview-basic", "#preview-title");
     await page.locator("#left-select").selectOption("hipaa");
     await preview(page, "preview-left");

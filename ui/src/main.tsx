@@ -13,7 +13,7 @@ import {
   type Session,
 } from "./api";
 import { Images } from "./images";
-import { PreviewTable, rowsOf, tagText, valueText } from "./table";
+import { loadKeywords, PreviewTable, rowsOf, tagText, valueText } from "./table";
 import "./style.css";
 
 const SEED_EXAMPLE = '[{"id": "(0008,103E)", "act": "keep"}]';
@@ -234,6 +234,7 @@ function App() {
   const [status, setStatus] = useState<string>("");
   const [busy, setBusy] = useState(false);
   const [needToken, setNeedToken] = useState<null | "ask" | "refused">(null);
+  const [keywords, setKeywords] = useState<Map<string, string> | undefined>(undefined);
 
   /** Runs a step, showing the server's message on failure; a 401 asks for a token. */
   const step = async (what: string, work: () => Promise<void>) => {
@@ -282,14 +283,15 @@ function App() {
         right ? api.preview(session.id, right) : null,
       ]);
       setPreviews([a, b]);
+      if (!keywords) setKeywords(await loadKeywords());
     });
 
   const rows = useMemo(
     () =>
       previews.map((p) =>
-        p ? rowsOf(header, p.instances.find((i) => i.index === index)?.changes ?? []) : null,
+        p ? rowsOf(header, p.instances.find((i) => i.index === index)?.changes ?? [], keywords) : null,
       ),
-    [previews, header, index],
+    [previews, header, index, keywords],
   );
   const frames = Number((header?.["00280008"]?.Value?.[0] as string | number | undefined) ?? 1) || 1;
 

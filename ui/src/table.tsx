@@ -32,8 +32,23 @@ export function valueText(el: DicomJson[string] | undefined): string {
     .join("\\");
 }
 
+/**
+ * Keywords of the attributes no rule changes (the audit names only the changed ones): the service's
+ * own data dictionary, loaded as a separate chunk when first needed.
+ */
+export async function loadKeywords(): Promise<Map<string, string>> {
+  const rows = (await import("../../src/dicom/dictionary.json")).default as unknown as Array<
+    [string, string, string]
+  >;
+  return new Map(rows.map(([tag, , keyword]) => [tag.toUpperCase(), keyword]));
+}
+
 /** The header's attributes merged with the changes (nested changes keep their path). */
-export function rowsOf(header: DicomJson | undefined, changes: Change[]): Row[] {
+export function rowsOf(
+  header: DicomJson | undefined,
+  changes: Change[],
+  keywords?: Map<string, string>,
+): Row[] {
   const byPath = new Map(changes.map((c) => [c.path.toUpperCase(), c]));
   const rows: Row[] = [];
   for (const [tag, el] of Object.entries(header ?? {})) {
@@ -44,7 +59,7 @@ export function rowsOf(header: DicomJson | undefined, changes: Change[]): Row[] 
         ? fromChange(c)
         : {
             path: tag,
-            keyword: "",
+            keyword: keywords?.get(tag.toUpperCase()) ?? "",
             vr: el.vr,
             action: "keep",
             before: valueText(el),
@@ -100,7 +115,8 @@ export function PreviewTable(props: {
       <h3 id={`${props.id}-title`}>{props.title}</h3>
       <p class="counts" data-testid={`${props.id}-counts`}>
         <span data-testid={`${props.id}-rows`}>{props.rows.length}</span> attributes,{" "}
-        <span data-testid={`${props.id}-changed`}>{changed}</span> changed
+        <span data-testid={`${props.id}-changed`}>{changed}</span> changed in this instance
+        {props.counts && <span class="all">; changes in all instances by action:</span>}
         {props.counts &&
           Object.entries(props.counts)
             .sort()
