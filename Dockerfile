@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript with dev dependencies.
+# Build: compile TypeScript and bundle the review page (ui/ -> dist/ui) with dev dependencies.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
@@ -7,7 +7,8 @@ RUN npm ci --ignore-scripts
 COPY src ./src
 COPY scripts ./scripts
 COPY bench ./bench
-RUN npx tsc -p tsconfig.build.json
+COPY ui ./ui
+RUN npx tsc -p tsconfig.build.json && npx vite build --config ui/vite.config.ts
 
 # Runtime: production dependencies and the compiled code only, as a non-root user.
 FROM node:20-bookworm-slim AS runtime

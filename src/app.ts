@@ -19,11 +19,13 @@ import { resolveSecret } from "./engine/secret.js";
 import anonymizeRoutes from "./http/anonymize.js";
 import { clientErrorHandler } from "./http/client-error.js";
 import type { AppContext } from "./http/context.js";
-import docsRoutes from "./http/docs.js";
+import docsRoutes, { DOCS_PREFIX } from "./http/docs.js";
 import healthRoutes from "./http/health.js";
 import { Metrics } from "./http/metrics.js";
 import { badRequest, HttpProblem, isMalformedFormData, overloaded, problemBody } from "./http/problem.js";
 import profileRoutes from "./http/profiles.js";
+import renderedRoutes from "./http/rendered.js";
+import uiRoutes, { UI_PREFIX } from "./http/ui.js";
 import sessionRoutes from "./http/sessions.js";
 import dicomwebRoutes, { makeForwarder } from "./http/dicomweb.js";
 import { makeAuthenticator } from "./http/auth.js";
@@ -265,7 +267,10 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat())
-      if (method !== "HEAD") routes.push({ method, url: route.url });
+      // Under /docs/ and /ui/ are the API reference's and the review page's own assets (and a copy
+      // of the spec): documented as /docs and /.
+      if (method !== "HEAD" && ![`${DOCS_PREFIX}/`, `${UI_PREFIX}/`].some((p) => route.url.startsWith(p)))
+        routes.push({ method, url: route.url });
   });
   app.decorate("servedRoutes", routes);
 
@@ -274,6 +279,8 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(anonymizeRoutes, ctx);
   await app.register(sessionRoutes, ctx);
   await app.register(dicomwebRoutes, ctx);
+  await app.register(renderedRoutes, ctx);
   await app.register(docsRoutes);
+  await app.register(uiRoutes);
   return app;
 }

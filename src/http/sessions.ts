@@ -9,8 +9,11 @@ import type { UploadLimits, UploadPart } from "../upload/limits.js";
 import type { AppContext } from "./context.js";
 import { negotiate } from "./negotiate.js";
 import { badRequest, notAcceptable } from "./problem.js";
-import { namedProfile, profileLabel } from "./profile-choice.js";
+import { customProfile, namedProfile, profileLabel, type ProfileChoice } from "./profile-choice.js";
 import { sendResult } from "./send-result.js";
+
+/** A custom profile sent as a session preview or apply body. */
+const MAX_PROFILE_BYTES = 1024 * 1024;
 
 /** What a client sees: no owner, no version, no store keys. */
 function view(meta: SessionMeta) {
@@ -66,39 +69,57 @@ export default async function sessionRoutes(app: FastifyInstance, ctx: AppContex
     view(await sessions.get(request.params.id, owner(request))),
   );
 
-  app.get<{ Params: { id: string }; Querystring: { profile?: string } }>(
-    "/sessions/:id/preview",
-    async (request) => {
-      const who = owner(request);
-      const choice = profileOf(request.query.profile);
-      const release = ctx.admit();
-      try {
-        return await sessions.preview(request.params.id, who, choice);
-      } finally {
-        release();
-      }
-    },
-  );
+  /** ?profile=<name>, or a custom profile as the JSON body (not both). */
+  const choiceOf = (request: FastifyRequest<{ Querystring: { profile?: string } }>): ProfileChoice => {
+    if (!Buffer.isBuffer(request.body)) return profileOf(request.query.profile);
+    if (request.query.profile !== undefined)
+      throw badRequest("name a profile or send a custom one as the body, not both");
+    return customProfile(ctx.registry, request.body);
+  };
 
-  app.post<{ Params: { id: string }; Querystring: { profile?: string } }>(
-    "/sessions/:id/apply",
-    async (request) => {
-      const who = owner(request);
-      const choice = profileOf(request.query.profile);
-      const release = ctx.admit();
-      try {
-        const { meta, audit } = await sessions.apply(request.params.id, who, choice);
-        for (const i of audit.instances)
-          ctx.metrics.instances.inc({
-            profile: choice.label,
-            outcome: i.status === "anonymized" ? "staged" : "failed",
-          });
-        return { session: view(meta), audit };
-      } finally {
-        release();
-      }
-    },
-  );
+  const preview = async (
+    request: FastifyRequest<{ Params: { id: string }; Querystring: { profile?: string } }>,
+  ) => {
+    const who = owner(request);
+    const choice = choiceOf(request);
+    const release = ctx.admit();
+    try {
+      return await sessions.preview(request.params.id, who, choice);
+    } finally {
+      release();
+    }
+  };
+  const apply = async (
+    request: FastifyRequest<{ Params: { id: string }; Querystring: { profile?: string } }>,
+  ) => {
+    const who = owner(request);
+    const choice = choiceOf(request);
+    const release = ctx.admit();
+    try {
+      const { meta, audit } = await sessions.apply(request.params.id, who, choice);
+      for (const i of audit.instances)
+        ctx.metrics.instances.inc({
+          profile: choice.label,
+          outcome: i.status === "anonymized" ? "staged" : "failed",
+        });
+      return { session: view(meta), audit };
+    } finally {
+      release();
+    }
+  };
+
+  // A custom profile arrives as JSON on these two routes only (elsewhere bodies are instances).
+  await app.register(async (scoped) => {
+    scoped.addContentTypeParser(
+      "application/json",
+      { parseAs: "buffer", bodyLimit: MAX_PROFILE_BYTES },
+      (_request, body, done) => done(null, body),
+    );
+    scoped.post("/sessions/:id/preview", preview);
+    scoped.post("/sessions/:id/apply", apply);
+  });
+
+  app.get("/sessions/:id/preview", preview);
 
   app.post<{ Params: { id: string } }>("/sessions/:id/revert", async (request) =>
     view(await sessions.revert(request.params.id, owner(request))),

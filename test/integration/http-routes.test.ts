@@ -40,8 +40,17 @@ describe("the API contract", () => {
     expect(yaml.statusCode).toBe(200);
     expect(YAML.parse(yaml.body).openapi).toBe("3.1.0");
     const docs = await t.app.inject({ url: "/docs" });
+    expect(docs.statusCode).toBe(200);
     expect(docs.headers["content-type"]).toMatch(/^text\/html/);
-    for (const p of Object.keys(spec.paths)) expect(docs.body).toContain(`<code>${p}</code>`);
+    // Swagger UI from the package, nothing from elsewhere (test/e2e/docs.test.ts renders it).
+    expect(docs.body).toContain('src="/docs/static/swagger-ui-bundle.js"');
+    expect(docs.headers["content-security-policy"]).toMatch(/default-src 'self'/);
+    expect(docs.headers["content-security-policy"]).not.toMatch(/https:|upgrade-insecure-requests/);
+    expect(docs.body).not.toMatch(/(src|href)="https?:/);
+    const bundle = await t.app.inject({ url: "/docs/static/swagger-ui-bundle.js" });
+    expect(bundle.statusCode).toBe(200);
+    const served = await t.app.inject({ url: "/docs/json" });
+    expect(Object.keys(served.json().paths)).toEqual(Object.keys(spec.paths));
   });
 });
 
