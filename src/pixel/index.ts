@@ -129,13 +129,18 @@ function rleCodec(pixel: DataElement, px: PixelModule): Codec {
   };
 }
 
+/** Refuses transfer syntaxes without a codec here, before anything else is looked at. */
+function assertSyntax(ts: TransferSyntax): void {
+  if (ts.encapsulated && ts.uid !== RLE_LOSSLESS)
+    throw new PixelError(
+      "PIXEL_UNSUPPORTED_SYNTAX",
+      "the pixel step has no codec for this transfer syntax yet (native and RLE only)",
+    );
+}
+
 function codecFor(pixel: DataElement, px: PixelModule, ts: TransferSyntax): Codec {
-  if (!ts.encapsulated) return nativeCodec(pixel, px, ts);
-  if (ts.uid === RLE_LOSSLESS) return rleCodec(pixel, px);
-  throw new PixelError(
-    "PIXEL_UNSUPPORTED_SYNTAX",
-    "the pixel step has no codec for this transfer syntax yet (native and RLE only)",
-  );
+  assertSyntax(ts);
+  return ts.encapsulated ? rleCodec(pixel, px) : nativeCodec(pixel, px, ts);
 }
 
 /**
@@ -149,6 +154,7 @@ export function cleanPixelData(
 ): PixelResult {
   const pixel = ds.find((e) => e.tag === PIXEL_DATA);
   if (!pixel) throw new PixelError("PIXEL_MODULE", "Pixel Data (7FE0,0010) is missing");
+  assertSyntax(ts);
   const px = pixelModule(ds, ts.encoding.littleEndian);
   const codec = codecFor(pixel, px, ts);
   if (config.detector)
