@@ -32,6 +32,8 @@ export interface PixelModule {
   readonly frames: number;
   /** The value every sample of a filled pixel gets, one per sample. */
   readonly fill: readonly number[];
+  /** PALETTE COLOR: first mapped index and the R, G, B entries scaled to 0-255 (display only). */
+  readonly palette?: { readonly first: number; readonly rgb: readonly Uint8Array[] };
 }
 
 const SUPPORTED_PI = new Set(["MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "PALETTE COLOR"]);
@@ -50,8 +52,11 @@ function usAt(v: Uint8Array, i: number, le: boolean): number {
   return le ? v[2 * i]! | (v[2 * i + 1]! << 8) : (v[2 * i]! << 8) | v[2 * i + 1]!;
 }
 
-/** Index of the palette entry with the lowest luminance (not always 0). */
-function darkestPaletteIndex(ds: readonly DataElement[], le: boolean): number {
+/** Index of the palette entry with the lowest luminance (not always 0), and the palette for display. */
+function readPalette(
+  ds: readonly DataElement[],
+  le: boolean,
+): { darkest: number; first: number; rgb: Uint8Array[] } {
   const luts: Uint8Array[] = [];
   let first = 0;
   let count = 0;
@@ -76,6 +81,12 @@ function darkestPaletteIndex(ds: readonly DataElement[], le: boolean): number {
   }
   let best = 0;
   let bestLum = Infinity;
+  const bits = usAt(find(ds, PALETTE_DESCRIPTORS[0]!)!.value!, 2, le);
+  const rgb = luts.map((lut) => {
+    const out = new Uint8Array(count);
+    for (let i = 0; i < count; i++) out[i] = bits === 16 ? usAt(lut, i, le) >> 8 : usAt(lut, i, le) & 0xff;
+    return out;
+  });
   for (let i = 0; i < count; i++) {
     const lum = 0.299 * usAt(luts[0]!, i, le) + 0.587 * usAt(luts[1]!, i, le) + 0.114 * usAt(luts[2]!, i, le);
     if (lum < bestLum) {
@@ -83,7 +94,7 @@ function darkestPaletteIndex(ds: readonly DataElement[], le: boolean): number {
       best = i;
     }
   }
-  return first + best;
+  return { darkest: first + best, first, rgb };
 }
 
 /** Reads and checks the pixel module; refuses what the step cannot redact safely. */
@@ -129,6 +140,7 @@ export function pixelModule(ds: readonly DataElement[], littleEndian: boolean): 
   const max = 2 ** bitsStored - 1;
   const half = 2 ** (bitsStored - 1);
   let fill: number[];
+  let palette: PixelModule["palette"];
   switch (photometric) {
     case "MONOCHROME1":
       fill = [signed ? half - 1 : max];
@@ -142,8 +154,23 @@ export function pixelModule(ds: readonly DataElement[], littleEndian: boolean): 
     case "YBR_FULL":
       fill = [0, half, half];
       break;
-    default:
-      fill = [darkestPaletteIndex(ds, littleEndian)];
+    default: {
+      const p = readPalette(ds, littleEndian);
+      fill = [p.darkest];
+      palette = { first: p.first, rgb: p.rgb };
+    }
   }
-  return { rows, cols, spp, bitsAllocated, bitsStored, signed, planar, photometric, frames, fill };
+  return {
+    rows,
+    cols,
+    spp,
+    bitsAllocated,
+    bitsStored,
+    signed,
+    planar,
+    photometric,
+    frames,
+    fill,
+    ...(palette ? { palette } : {}),
+  };
 }
