@@ -33,7 +33,7 @@ import { mergeElements, methodElements } from "./deidentification-method.js";
 import type { Plan } from "./plan.js";
 import type { UidMapper } from "./uid-map.js";
 import { verifyOutput } from "./verify.js";
-import { cleanPixelData, inPixelScope, type PixelResult } from "../pixel/index.js";
+import { cleanPixelData, inPixelScope, type PixelResult, type Rect } from "../pixel/index.js";
 import { encodeValue } from "../dicom/values.js";
 
 export interface PhaseTimings {
@@ -76,6 +76,8 @@ export interface AnonymizeContext {
   readonly allocate?: Allocator;
   /** Put before/after text into the changes (default); off, the changes carry tags and actions only. */
   readonly auditValues?: boolean;
+  /** Text boxes per frame found by the pixel step's detector (src/pixel/detect-instance.ts). */
+  readonly detected?: readonly (readonly Rect[])[];
 }
 
 const methodCache = new WeakMap<Plan, DataElement[]>();
@@ -160,7 +162,7 @@ interface Prepared {
 /** parse -> checks -> apply -> method attributes: everything before the bytes are written. */
 function prepare(
   input: Buffer,
-  { plan, uids, read, auditValues }: AnonymizeContext,
+  { plan, uids, read, auditValues, detected }: AnonymizeContext,
 ): Prepared | FailedInstance {
   const t0 = performance.now();
   const parsed = readPart10(input, read);
@@ -181,7 +183,7 @@ function prepare(
   // is in its scope; a PixelError refuses the instance with its PIXEL_* code (guarded()).
   let pixel: PixelResult | undefined;
   if (plan.pixel && inPixelScope(parsed.dataset, plan.pixel))
-    pixel = cleanPixelData(parsed.dataset, parsed.transferSyntax, plan.pixel);
+    pixel = cleanPixelData(parsed.dataset, parsed.transferSyntax, plan.pixel, detected);
   if (
     !pixel &&
     plan.burnedInAnnotation === "reject" &&

@@ -25,7 +25,10 @@ export interface PixelScope {
 }
 
 export interface PixelConfig {
-  /** The text detector. Not available in this build: profiles must say false (validation refuses true). */
+  /**
+   * The PP-OCRv4 text detector, run in the engine workers (src/pixel/detect-instance.ts) before the
+   * pipeline; where it did not run (e.g. the CLI, which has no async step yet) the instance is refused.
+   */
   readonly detector: boolean;
   /** Pixels added on every side of a box before filling. */
   readonly padding: number;

@@ -151,45 +151,59 @@ export function cleanPixelData(
   ds: readonly DataElement[],
   ts: TransferSyntax,
   config: PixelConfig,
+  /** Text boxes per frame from the detector (detectInstance), when the profile asks for it. */
+  detected?: readonly (readonly Rect[])[],
 ): PixelResult {
   const pixel = ds.find((e) => e.tag === PIXEL_DATA);
   if (!pixel) throw new PixelError("PIXEL_MODULE", "Pixel Data (7FE0,0010) is missing");
   assertSyntax(ts);
   const px = pixelModule(ds, ts.encoding.littleEndian);
   const codec = codecFor(pixel, px, ts);
-  if (config.detector)
-    throw new PixelError("PIXEL_NO_TEXT_FINDER", "the text detector is not available in this build");
+  if (config.detector && detected?.length !== px.frames)
+    throw new PixelError("PIXEL_NO_TEXT_FINDER", "the profile asks for text detection and it did not run");
   const templates = matchingTemplates(ds, px, config.templates);
-  if (templates.length === 0 && config.unmatched === "reject")
+  if (templates.length === 0 && !config.detector && config.unmatched === "reject")
     throw new PixelError(
       "PIXEL_NO_TEXT_FINDER",
       "no device template matches Manufacturer, Manufacturer's Model Name, Rows and Columns",
     );
-  const rects: Rect[] = [];
+  const fixed: Rect[] = [];
   for (const t of templates)
     for (const r of t.boxes) {
       if (r[0] < 0 || r[1] < 0 || r[0] + r[2] > px.cols || r[1] + r[3] > px.rows)
         throw new PixelError("PIXEL_TEMPLATE_OUT_OF_FRAME", "a template rectangle lies outside the frame");
       const c = padAndClip(r, config.padding, px.rows, px.cols);
-      if (c) rects.push(c);
+      if (c) fixed.push(c);
     }
+  // Detections are padded by at least 15 % of their height (DBNet boxes hug the glyphs).
+  const perFrame = Array.from({ length: px.frames }, (_, f) =>
+    (detected?.[f] ?? [])
+      .map((r) => padAndClip(r, Math.max(config.padding, Math.round(r[3] * 0.15)), px.rows, px.cols))
+      .filter((r): r is Rect => r !== null),
+  );
   const { frames, planar } = codec.decode();
-  const expected = frames.map((f) => {
+  const expected = frames.map((f, i) => {
     const copy = Uint8Array.from(f);
-    fillBoxes(copy, px, planar, rects);
+    fillBoxes(copy, px, planar, [...fixed, ...perFrame[i]!]);
     return copy;
   });
   const element = codec.encode(expected);
   // Verify what will be written: it decodes to exactly the filled frames (fill inside, original outside).
   const again = codec.redecode(element);
   for (let i = 0; i < px.frames; i++) {
-    if (!boxesHoldFill(again[i]!, px, planar, rects) || Buffer.compare(again[i]!, expected[i]!) !== 0)
+    if (
+      !boxesHoldFill(again[i]!, px, planar, [...fixed, ...perFrame[i]!]) ||
+      Buffer.compare(again[i]!, expected[i]!) !== 0
+    )
       throw new PixelError("PIXEL_VERIFY", `frame ${i + 1} does not decode to the redacted samples`);
   }
   const boxes: PixelBox[] = [];
-  for (let f = 0; f < px.frames; f++)
-    for (const [x, y, width, height] of rects)
+  for (let f = 0; f < px.frames; f++) {
+    for (const [x, y, width, height] of fixed)
       boxes.push({ frame: f + 1, x, y, width, height, source: "template" });
+    for (const [x, y, width, height] of perFrame[f]!)
+      boxes.push({ frame: f + 1, x, y, width, height, source: "detector" });
+  }
   return { element, boxes };
 }
 

@@ -323,8 +323,6 @@ function validatePixel(c: Checker, value: Json): ProfilePixelBlock {
   const out: { -readonly [K in keyof ProfilePixelBlock]: ProfilePixelBlock[K] } = {};
   if (o.detector !== undefined) {
     if (typeof o.detector !== "boolean") c.fail("$.pixel.detector", "must be true or false");
-    // Fail closed: a profile that asks for text detection must not run without it.
-    if (o.detector) c.fail("$.pixel.detector", "the text detector is not available in this build");
     out.detector = o.detector;
   }
   if (o.padding !== undefined) out.padding = uint(c, o.padding, "$.pixel.padding", 0, 64);

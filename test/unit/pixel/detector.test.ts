@@ -8,11 +8,16 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { readPart10 } from "../../../src/dicom/part10.js";
 import type { Rect } from "../../../src/pixel/config.js";
+import { anonymizeInstance } from "../../../src/engine/anonymize.js";
+import { UidMapper } from "../../../src/engine/uid-map.js";
+import { detectInstance } from "../../../src/pixel/detect-instance.js";
+import * as detector from "../../../src/pixel/detector.js";
 import { detectText } from "../../../src/pixel/detector.js";
 import { toDisplay } from "../../../src/pixel/display.js";
 import { decodeFrames } from "../../../src/pixel/index.js";
 import { padAndClip } from "../../../src/pixel/redact.js";
 import { corpusFile, ROOT } from "../../helpers/corpus.js";
+import { REGISTRY, SECRET } from "../../helpers/engine.js";
 
 const BOXES = JSON.parse(
   fs.readFileSync(path.join(ROOT, "test/fixtures/pixel/corpus-boxes.json"), "utf8"),
@@ -70,3 +75,54 @@ describe("PP-OCRv4 det on corpus frames", { timeout: 60_000 }, () => {
     expect(falseBoxes).toBeLessThanOrEqual(8);
   });
 });
+
+describe(
+  "the detector in the pipeline (profile with detector: true, no templates)",
+  { timeout: 60_000 },
+  () => {
+    const plan = REGISTRY.compileCustom({
+      name: "detect-only",
+      description: "hipaa + detector",
+      version: "1",
+      extends: "hipaa",
+      pixel: { detector: true, scope: { modalities: ["US", "SM"] } },
+      rules: [],
+    });
+
+    it("refuses when detection did not run (fail closed)", () => {
+      const outcome = anonymizeInstance(corpusFile("us-philips-palette-rle.dcm"), {
+        plan,
+        uids: new UidMapper(SECRET),
+      });
+      expect(outcome).toMatchObject({ status: "failed", code: "PIXEL_NO_TEXT_FINDER" });
+    });
+
+    for (const name of ["us-burned-in-yes-philips-phi", "us-philips-palette-rle"]) {
+      it(`${name}: detected boxes are filled and audited with source detector`, async () => {
+        const input = corpusFile(`${name}.dcm`);
+        const detected = await detectInstance(input, plan);
+        expect(detected).toHaveLength(1);
+        const outcome = anonymizeInstance(input, { plan, uids: new UidMapper(SECRET), detected });
+        if (outcome.status !== "anonymized") throw new Error(outcome.code);
+        const written = readPart10(outcome.output);
+        const { frames, module: px } = decodeFrames(written.dataset, written.transferSyntax);
+        for (const [x, y, w, h, label, phi] of BOXES[name]!.boxes) {
+          if (phi !== 1) continue;
+          for (let yy = y; yy < y + h; yy++)
+            for (let xx = x; xx < x + w; xx++)
+              expect(frames[0]![yy * px.cols + xx], `${label} (${xx},${yy})`).toBe(0);
+        }
+        const audited = outcome.changes.filter((c) => c.action === "cleanPixel");
+        expect(audited.length).toBe(detected![0]!.length);
+        expect(audited.every((c) => c.after!.endsWith("source detector"))).toBe(true);
+      });
+    }
+
+    it("exact duplicate frames are detected once (sm-wsi-tiled: 25 tiles, 15 distinct)", async () => {
+      const before = detector.detectorRuns;
+      const detected = await detectInstance(corpusFile("sm-wsi-tiled.dcm"), plan);
+      expect(detected).toHaveLength(25);
+      expect(detector.detectorRuns - before).toBe(15);
+    });
+  },
+);

@@ -184,7 +184,7 @@ describe("pixel block validation", () => {
     expect(p.pixel?.unmatched).toBe("reject");
   });
   it.each([
-    [{ detector: true }, "detector"],
+    [{ detector: "yes" }, "detector"],
     [{ padding: -1 }, "padding"],
     [{ unmatched: "maybe" }, "unmatched"],
     [{ scope: { modalities: ["us!"] } }, "modalities"],
