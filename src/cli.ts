@@ -14,7 +14,7 @@ import { resolveSecret } from "./engine/secret.js";
 const USAGE = `usage: dicomweb-anonymizer anonymize <file|dir>... --out <dir> --profile <name|file.json>
        [--audit <file>] [--audit-before] [--profiles-dir <dir>] [--jobs <n>]
 
-  --profile       a profile name (basic, hipaa, or one in --profiles-dir) or a profile .json file
+  --profile       a profile name (basic, hipaa, pixel, or one in --profiles-dir) or a profile .json file
   --audit         write the audit (every changed tag per instance) as JSON to this file
   --audit-before  include original values in the audit (they are PHI; off by default)
   --jobs          worker threads (default: 1; see bench/README.md)

@@ -16,6 +16,7 @@ import {
 import type { Allocator } from "../dicom/write-dataset.js";
 import {
   BURNED_IN_ANNOTATION,
+  PIXEL_DATA,
   SERIES_INSTANCE_UID,
   SOP_CLASS_UID,
   SOP_INSTANCE_UID,
@@ -32,6 +33,8 @@ import { mergeElements, methodElements } from "./deidentification-method.js";
 import type { Plan } from "./plan.js";
 import type { UidMapper } from "./uid-map.js";
 import { verifyOutput } from "./verify.js";
+import { cleanPixelData, inPixelScope, type PixelResult, type Rect } from "../pixel/index.js";
+import { encodeValue } from "../dicom/values.js";
 
 export interface PhaseTimings {
   parse: number;
@@ -73,9 +76,14 @@ export interface AnonymizeContext {
   readonly allocate?: Allocator;
   /** Put before/after text into the changes (default); off, the changes carry tags and actions only. */
   readonly auditValues?: boolean;
+  /** Text boxes per frame found by the pixel step's detector (src/pixel/detect-instance.ts). */
+  readonly detected?: readonly (readonly Rect[])[];
 }
 
 const methodCache = new WeakMap<Plan, DataElement[]>();
+/** The method elements when the pixel step ran: the plan's codes plus 113101 Clean Pixel Data Option. */
+const pixelMethodCache = new WeakMap<Plan, DataElement[]>();
+const CLEAN_PIXEL_DATA = { code: "113101", meaning: "Clean Pixel Data Option" } as const;
 
 const KEPT_UID_NAMES: ReadonlyArray<readonly [number, string]> = [
   [SOP_INSTANCE_UID, "SOP Instance UID (0008,0018)"],
@@ -154,7 +162,7 @@ interface Prepared {
 /** parse -> checks -> apply -> method attributes: everything before the bytes are written. */
 function prepare(
   input: Buffer,
-  { plan, uids, read, auditValues }: AnonymizeContext,
+  { plan, uids, read, auditValues, detected }: AnonymizeContext,
 ): Prepared | FailedInstance {
   const t0 = performance.now();
   const parsed = readPart10(input, read);
@@ -171,7 +179,13 @@ function prepare(
       "dataset has no SOP Class UID (0008,0016) or SOP Instance UID (0008,0018)",
     );
   }
+  // The Clean Pixel Data step (src/pixel): only when the profile has a pixel block and the instance
+  // is in its scope; a PixelError refuses the instance with its PIXEL_* code (guarded()).
+  let pixel: PixelResult | undefined;
+  if (plan.pixel && inPixelScope(parsed.dataset, plan.pixel))
+    pixel = cleanPixelData(parsed.dataset, parsed.transferSyntax, plan.pixel, detected);
   if (
+    !pixel &&
     plan.burnedInAnnotation === "reject" &&
     textOf(parsed.dataset, BURNED_IN_ANNOTATION).toUpperCase() === "YES"
   ) {
@@ -180,11 +194,28 @@ function prepare(
       "Burned In Annotation (0028,0301) is YES and this profile does not clean pixel data",
     );
   }
-  const applied = applyPlan(parsed.dataset, plan, uids, auditValues ?? true);
-  let method = methodCache.get(plan);
+  let applied = applyPlan(parsed.dataset, plan, uids, auditValues ?? true);
+  const cache = pixel ? pixelMethodCache : methodCache;
+  let method = cache.get(plan);
   if (!method) {
-    method = methodElements(plan);
-    methodCache.set(plan, method);
+    method = methodElements(
+      pixel && !plan.methodCodes.some((m) => m.code === CLEAN_PIXEL_DATA.code)
+        ? { ...plan, methodCodes: [...plan.methodCodes, CLEAN_PIXEL_DATA] }
+        : plan,
+    );
+    cache.set(plan, method);
+  }
+  if (pixel) {
+    const before = textOf(parsed.dataset, BURNED_IN_ANNOTATION);
+    method = [
+      ...method,
+      { tag: BURNED_IN_ANNOTATION, vr: "CS", value: encodeValue("NO", "CS"), undefinedLength: false },
+      pixel.element,
+    ];
+    applied = {
+      ...applied,
+      changes: [...applied.changes, ...pixelEntries(pixel, before, auditValues ?? true)],
+    };
   }
   const dataset = mergeElements(applied.dataset, method);
   const sopInstanceUid = textOf(dataset, SOP_INSTANCE_UID);
@@ -210,6 +241,33 @@ function prepare(
     t0,
     t1,
   };
+}
+
+/** The pixel step in the audit: Burned In Annotation set to NO, and one entry per filled box. */
+function pixelEntries(pixel: PixelResult, before: string, values: boolean): AuditEntry[] {
+  const out: AuditEntry[] = [
+    {
+      path: tagHex(BURNED_IN_ANNOTATION),
+      tag: tagHex(BURNED_IN_ANNOTATION),
+      keyword: "BurnedInAnnotation",
+      vr: "CS",
+      action: "replace",
+      before: values ? before : "",
+      after: values ? "NO" : "",
+      reason: "the Clean Pixel Data step ran",
+    },
+  ];
+  for (const b of pixel.boxes)
+    out.push({
+      path: tagHex(PIXEL_DATA),
+      tag: tagHex(PIXEL_DATA),
+      keyword: "PixelData",
+      vr: pixel.element.vr,
+      action: "cleanPixel",
+      before: "",
+      after: `frame ${b.frame} x ${b.x} y ${b.y} width ${b.width} height ${b.height} source ${b.source}`,
+    });
+  return out;
 }
 
 /**

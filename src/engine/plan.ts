@@ -17,6 +17,7 @@
  */
 import { lookupTag, tagOfKeyword, tagsWithVr } from "../dicom/dictionary.js";
 import { elementOf, groupOf, isPrivateGroup, parseTag, type Tag } from "../dicom/tag.js";
+import type { PixelConfig } from "../pixel/config.js";
 import {
   OPTION_CODES,
   type ActionName,
@@ -62,6 +63,37 @@ export interface Plan {
   readonly longitudinal: "UNMODIFIED" | "MODIFIED" | "REMOVED";
   readonly ruleCount: number;
   readonly burnedInAnnotation: "reject" | "allow";
+  /** The Clean Pixel Data step; absent when no profile of the chain has a `pixel` block. */
+  readonly pixel?: PixelConfig;
+}
+
+/** Defaults of the `pixel` block (the issue's default scope). */
+export const DEFAULT_PIXEL_SCOPE = {
+  modalities: ["US", "SC", "OT", "XA", "RF", "ES", "XC", "GM", "DOC"],
+  sopClasses: [] as string[],
+  burnedInAnnotationYes: true,
+} as const;
+
+function compilePixel(chain: readonly ProfileFile[]): PixelConfig | undefined {
+  const blocks = chain.map((l) => l.pixel).filter((b) => b !== undefined);
+  if (blocks.length === 0) return undefined;
+  let config: PixelConfig = {
+    detector: false,
+    padding: 2,
+    scope: DEFAULT_PIXEL_SCOPE,
+    unmatched: "reject",
+    templates: [],
+  };
+  for (const b of blocks) {
+    config = {
+      detector: b.detector ?? config.detector,
+      padding: b.padding ?? config.padding,
+      scope: { ...config.scope, ...b.scope },
+      unmatched: b.unmatched ?? config.unmatched,
+      templates: [...config.templates, ...(b.templates ?? [])],
+    };
+  }
+  return Object.freeze(config);
 }
 
 interface Layered {
@@ -98,6 +130,7 @@ function actionOf(spec: RuleAction): RuleAction {
 /** `chain` is root first: [basic, hipaa]. */
 export function compilePlan(chain: readonly ProfileFile[]): Plan {
   const leaf = chain[chain.length - 1]!;
+  const pixel = compilePixel(chain);
   const rules = new Map<string, Layered>();
   const options = new Set<OptionName>();
   let privateDefault: ActionName = "remove";
@@ -184,6 +217,7 @@ export function compilePlan(chain: readonly ProfileFile[]): Plan {
     longitudinal,
     ruleCount: rules.size,
     burnedInAnnotation,
+    ...(pixel ? { pixel } : {}),
   });
 }
 

@@ -13,6 +13,8 @@ import {
 import type { Plan } from "./plan.js";
 import { UidMapper } from "./uid-map.js";
 import { ProfileRegistry } from "../profiles/registry.js";
+import { detectInstance } from "../pixel/detect-instance.js";
+import type { Rect } from "../pixel/config.js";
 
 export interface PoolSettings {
   readonly profileDirs: readonly string[];
@@ -82,12 +84,26 @@ function ownedChunks(
 }
 
 export default function run(task: PoolTask): unknown {
+  const plan = planFor(task.profile);
+  // A profile with the text detector: detect first (async, lazily initialised in this worker), then
+  // the synchronous pipeline. Without it nothing changes on the header-only path.
+  if (plan.pixel?.detector) {
+    const input = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
+    return detectInstance(input, plan, { maxInflatedBytes: settings.maxInflatedBytes }).then((detected) =>
+      runWith(task, plan, detected),
+    );
+  }
+  return runWith(task, plan, undefined);
+}
+
+function runWith(task: PoolTask, plan: Plan, detected: Rect[][] | undefined): unknown {
   const input = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
   if (task.chunked) {
     const arenas = new Set<ArrayBufferLike>();
     const outcome = anonymizeInstanceChunks(input, {
-      plan: planFor(task.profile),
+      plan,
       uids,
+      detected,
       read: { maxInflatedBytes: settings.maxInflatedBytes },
       allocate: (size) => {
         const b = Buffer.allocUnsafeSlow(size);
@@ -102,8 +118,9 @@ export default function run(task: PoolTask): unknown {
   }
   // allocUnsafeSlow: the output owns its ArrayBuffer, so moving it moves nothing else.
   const outcome = anonymizeInstance(input, {
-    plan: planFor(task.profile),
+    plan,
     uids,
+    detected,
     read: { maxInflatedBytes: settings.maxInflatedBytes },
     allocate: (size) => Buffer.allocUnsafeSlow(size),
   });

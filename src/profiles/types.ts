@@ -1,4 +1,5 @@
 /** The profile file format (profiles/*.json): the closed vocabularies are declared here, once. */
+import type { PixelTemplate } from "../pixel/config.js";
 
 /** Every action a rule can name. Their semantics live in src/engine/actions.ts. */
 export const ACTION_NAMES = [
@@ -16,8 +17,11 @@ export const ACTION_NAMES = [
   "shiftDate",
 ] as const;
 export type ActionName = (typeof ACTION_NAMES)[number];
-/** What an audit entry can say: a profile's action, or a reader's repair (no profile can name it). */
-export type AuditActionName = ActionName | "repair";
+/**
+ * What an audit entry can say: a profile's action, a reader's repair, or a box the Clean Pixel Data
+ * step filled (no profile rule can name the last two).
+ */
+export type AuditActionName = ActionName | "repair" | "cleanPixel";
 
 /** The ten PS3.15 Annex E options, as named in ps3.15-table-e1-1.json; each with its CID 7050 code. */
 export const OPTION_CODES = {
@@ -93,5 +97,20 @@ export interface ProfileFile {
    * clean text in pixels, so the default is to reject it (fail closed); "allow" is for data known to be clean.
    */
   readonly burnedInAnnotation?: "reject" | "allow";
+  /** The Clean Pixel Data step (src/pixel/config.ts); a child profile's fields win, templates add up. */
+  readonly pixel?: ProfilePixelBlock;
   readonly rules: readonly ProfileRule[];
+}
+
+/** A profile's `pixel` block: every field optional; defaults in src/engine/plan.ts. */
+export interface ProfilePixelBlock {
+  readonly detector?: boolean;
+  readonly padding?: number;
+  readonly scope?: {
+    readonly modalities?: readonly string[];
+    readonly sopClasses?: readonly string[];
+    readonly burnedInAnnotationYes?: boolean;
+  };
+  readonly unmatched?: "reject" | "pass";
+  readonly templates?: readonly PixelTemplate[];
 }

@@ -12,6 +12,7 @@ import {
   type ActionName,
   type OptionName,
   type ProfileFile,
+  type ProfilePixelBlock,
   type ProfileRule,
   type RuleAction,
 } from "./types.js";
@@ -239,6 +240,7 @@ export function validateProfile(
       "methodCodes",
       "edition",
       "burnedInAnnotation",
+      "pixel",
       "rules",
     ],
     "$",
@@ -279,6 +281,7 @@ export function validateProfile(
       };
     });
   }
+  if (obj.pixel !== undefined) profile.pixel = validatePixel(c, obj.pixel);
   profile.rules = c.array(obj.rules, "$.rules").map((r, i) => c.rule(r, `$.rules[${i}]`));
   return profile as unknown as ProfileFile;
 }
@@ -306,4 +309,106 @@ function seedExport(json: Json[], c: Checker, name: string): ProfileFile {
     extends: "basic",
     rules,
   };
+}
+
+const UID = /^[0-9]+(\.[0-9]+)*$/;
+
+function uint(c: Checker, value: Json, path: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)
+    c.fail(path, `must be an integer ${min}-${max}`);
+  return value as number;
+}
+
+function stringList(c: Checker, value: Json, path: string, check?: (s: string) => boolean): string[] {
+  return c.array(value, path).map((v, i) => {
+    const s = c.string(v, `${path}[${i}]`);
+    if (s === "" || (check && !check(s))) c.fail(`${path}[${i}]`, "is not a valid value");
+    return s;
+  });
+}
+
+/** The `pixel` block (Clean Pixel Data): scope, templates checked against their frame size. */
+function validatePixel(c: Checker, value: Json): ProfilePixelBlock {
+  const o = c.object(value, "$.pixel");
+  c.onlyKeys(o, ["detector", "padding", "scope", "unmatched", "templates", "note"], "$.pixel");
+  const out: { -readonly [K in keyof ProfilePixelBlock]: ProfilePixelBlock[K] } = {};
+  if (o.detector !== undefined) {
+    if (typeof o.detector !== "boolean") c.fail("$.pixel.detector", "must be true or false");
+    out.detector = o.detector;
+  }
+  if (o.padding !== undefined) out.padding = uint(c, o.padding, "$.pixel.padding", 0, 64);
+  if (o.unmatched !== undefined) {
+    if (o.unmatched !== "reject" && o.unmatched !== "pass")
+      c.fail("$.pixel.unmatched", 'must be "reject" or "pass"');
+    out.unmatched = o.unmatched;
+  }
+  if (o.scope !== undefined) {
+    const s = c.object(o.scope, "$.pixel.scope");
+    c.onlyKeys(s, ["modalities", "sopClasses", "burnedInAnnotationYes"], "$.pixel.scope");
+    out.scope = {
+      ...(s.modalities !== undefined
+        ? {
+            modalities: stringList(c, s.modalities, "$.pixel.scope.modalities", (m) =>
+              /^[A-Z0-9_ ]{1,16}$/.test(m),
+            ),
+          }
+        : {}),
+      ...(s.sopClasses !== undefined
+        ? {
+            sopClasses: stringList(
+              c,
+              s.sopClasses,
+              "$.pixel.scope.sopClasses",
+              (u) => UID.test(u) && u.length <= 64,
+            ),
+          }
+        : {}),
+      ...(s.burnedInAnnotationYes !== undefined
+        ? {
+            burnedInAnnotationYes:
+              typeof s.burnedInAnnotationYes === "boolean"
+                ? s.burnedInAnnotationYes
+                : c.fail("$.pixel.scope.burnedInAnnotationYes", "must be true or false"),
+          }
+        : {}),
+    };
+  }
+  if (o.templates !== undefined) {
+    out.templates = c.array(o.templates, "$.pixel.templates").map((t, i) => {
+      const path = `$.pixel.templates[${i}]`;
+      const tpl = c.object(t, path);
+      c.onlyKeys(
+        tpl,
+        ["manufacturer", "model", "rows", "columns", "softwareVersionPrefix", "boxes", "note"],
+        path,
+      );
+      const manufacturer = c.string(tpl.manufacturer, `${path}.manufacturer`);
+      if (manufacturer === "") c.fail(`${path}.manufacturer`, "must not be empty");
+      const model = c.string(tpl.model, `${path}.model`);
+      const rows = uint(c, tpl.rows, `${path}.rows`, 1, 65535);
+      const columns = uint(c, tpl.columns, `${path}.columns`, 1, 65535);
+      const boxes = c.array(tpl.boxes, `${path}.boxes`).map((b, j) => {
+        const bp = `${path}.boxes[${j}]`;
+        const r = c.array(b, bp);
+        if (r.length !== 4) c.fail(bp, "must be [x, y, width, height]");
+        const [x, y, w, h] = r.map((n, k) => uint(c, n, `${bp}[${k}]`, 0, 65535));
+        if (w! < 1 || h! < 1) c.fail(bp, "width and height must be at least 1");
+        if (x! + w! > columns || y! + h! > rows) c.fail(bp, `lies outside the ${columns}x${rows} frame`);
+        return [x!, y!, w!, h!] as const;
+      });
+      if (boxes.length === 0) c.fail(`${path}.boxes`, "must list at least one box");
+      return {
+        manufacturer,
+        model,
+        rows,
+        columns,
+        ...(tpl.softwareVersionPrefix !== undefined
+          ? { softwareVersionPrefix: c.string(tpl.softwareVersionPrefix, `${path}.softwareVersionPrefix`) }
+          : {}),
+        boxes,
+        ...(tpl.note !== undefined ? { note: c.string(tpl.note, `${path}.note`) } : {}),
+      };
+    });
+  }
+  return out;
 }

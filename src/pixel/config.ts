@@ -1,0 +1,39 @@
+/** The `pixel` block of a profile, compiled: what the Clean Pixel Data step does and to which instances. */
+
+/** A fixed rectangle [x, y, width, height] in frame pixels. */
+export type Rect = readonly [number, number, number, number];
+
+/** Rectangles known to hold text on one device's frames: keyed by the device and the frame size. */
+export interface PixelTemplate {
+  readonly manufacturer: string;
+  readonly model: string;
+  readonly rows: number;
+  readonly columns: number;
+  /** Only when Software Versions (0018,1020) starts with this (layouts change across releases). */
+  readonly softwareVersionPrefix?: string;
+  readonly boxes: readonly Rect[];
+  readonly note?: string;
+}
+
+export interface PixelScope {
+  /** Modality (0008,0060) values scanned. */
+  readonly modalities: readonly string[];
+  /** SOP Class UIDs scanned whatever their modality. */
+  readonly sopClasses: readonly string[];
+  /** Every instance whose Burned In Annotation (0028,0301) is YES is scanned. */
+  readonly burnedInAnnotationYes: boolean;
+}
+
+export interface PixelConfig {
+  /**
+   * The PP-OCRv4 text detector, run in the engine workers (src/pixel/detect-instance.ts) before the
+   * pipeline; where it did not run (e.g. the CLI, which has no async step yet) the instance is refused.
+   */
+  readonly detector: boolean;
+  /** Pixels added on every side of a box before filling. */
+  readonly padding: number;
+  readonly scope: PixelScope;
+  /** An instance in scope that no template matches (and no detector scans): "reject" (fail closed) or "pass". */
+  readonly unmatched: "reject" | "pass";
+  readonly templates: readonly PixelTemplate[];
+}

@@ -1,0 +1,205 @@
+/**
+ * Profile `pixel` end to end through the engine on the corpus' Philips ultrasound files: the PHI text
+ * boxes (test/fixtures/pixel/corpus-boxes.json, copied from the design notes) come out filled, every
+ * other sample and every header byte but Pixel Data, Burned In Annotation and the method attributes is
+ * what `hipaa` writes, the output decodes in dcmtk to the same samples, and refusals carry codes.
+ */
+import { execFileSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import type { DataElement } from "../../../src/dicom/element.js";
+import { readPart10 } from "../../../src/dicom/part10.js";
+import { tagOf } from "../../../src/dicom/tag.js";
+import { asciiValue } from "../../../src/dicom/values.js";
+import { decodeFrames } from "../../../src/pixel/index.js";
+import { corpusFile, ROOT } from "../../helpers/corpus.js";
+import { anonymize, anonymized, plan, REGISTRY } from "../../helpers/engine.js";
+
+const BOXES = JSON.parse(
+  fs.readFileSync(path.join(ROOT, "test/fixtures/pixel/corpus-boxes.json"), "utf8"),
+) as Record<string, { boxes: [number, number, number, number, string, number?][] }>;
+const PIXEL_DATA = 0x7fe00010;
+const CHANGED_BY_PIXEL = new Set([
+  PIXEL_DATA,
+  tagOf(0x0028, 0x0301),
+  tagOf(0x0012, 0x0063),
+  tagOf(0x0012, 0x0064),
+]);
+const text = (ds: readonly DataElement[], tag: number): string =>
+  asciiValue(ds.find((e) => e.tag === tag)?.value).trim();
+
+/** Elements equal in tag, VR and bytes, sequences item by item. */
+function sameElements(a: readonly DataElement[], b: readonly DataElement[]): void {
+  expect(a.map((e) => e.tag)).toEqual(b.map((e) => e.tag));
+  a.forEach((e, i) => {
+    const f = b[i]!;
+    expect(f.vr, `vr of ${e.tag.toString(16)}`).toBe(e.vr);
+    expect(
+      Buffer.from(f.value ?? []).equals(Buffer.from(e.value ?? [])),
+      `value of ${e.tag.toString(16)}`,
+    ).toBe(true);
+    expect(f.items?.length).toBe(e.items?.length);
+    e.items?.forEach((item, j) => sameElements(item.elements, f.items![j]!.elements));
+  });
+}
+
+/** Per-frame SHA-256 of the file as dcmtk decodes it (the make-ref.sh pipeline). */
+function dcmtkHashes(file: Buffer, rle: boolean): string[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pixel-"));
+  try {
+    fs.writeFileSync(path.join(dir, "in.dcm"), file);
+    execFileSync(rle ? "dcmdrle" : "dcmconv", [
+      ...(rle ? [] : ["+te"]),
+      path.join(dir, "in.dcm"),
+      path.join(dir, "out.dcm"),
+    ]);
+    const line = execFileSync("/usr/bin/python3", [
+      path.join(ROOT, "test/fixtures/pixel/dump-ref.py"),
+      "x",
+      path.join(dir, "out.dcm"),
+    ]).toString();
+    return line.trim().split(/\s+/).slice(1);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const hipaaAllowingFlag = REGISTRY.compileCustom({
+  name: "hipaa-allow",
+  description: "hipaa without the burned-in refusal (comparison only)",
+  version: "1",
+  extends: "hipaa",
+  burnedInAnnotation: "allow",
+  rules: [],
+});
+
+describe.each([
+  ["us-burned-in-yes-philips-phi", false, "YES", [0, 0, 1024, 26]],
+  ["us-philips-palette-rle", true, "", [0, 0, 800, 62]],
+] as const)("profile pixel on %s", (name, rle, flag, padded) => {
+  const input = corpusFile(`${name}.dcm`);
+  const out = anonymized(input, "pixel");
+  const written = readPart10(out.output);
+  const original = readPart10(input);
+
+  it("fills every PHI box and leaves every other sample as it was", () => {
+    const before = decodeFrames(original.dataset, original.transferSyntax).frames[0]!;
+    const after = decodeFrames(written.dataset, written.transferSyntax).frames[0]!;
+    const cols = padded[2];
+    const phi = BOXES[name]!.boxes.filter((b) => b[5] === 1);
+    expect(phi.length).toBeGreaterThan(0);
+    for (const [x, y, w, h] of phi)
+      for (let yy = y; yy < y + h; yy++)
+        for (let xx = x; xx < x + w; xx++) expect(after[yy * cols + xx], `(${xx},${yy})`).toBe(0);
+    let changedOutside = 0;
+    for (let i = 0; i < before.length; i++) {
+      const inside = Math.floor(i / cols) < padded[3];
+      if (!inside && before[i] !== after[i]) changedOutside++;
+    }
+    expect(changedOutside).toBe(0);
+    // The original did show text there: the step changed something.
+    expect(Buffer.compare(before, after)).not.toBe(0);
+  });
+
+  it("changes only Pixel Data, Burned In Annotation and the method attributes (vs hipaa)", () => {
+    const reference = readPart10(anonymized(input, hipaaAllowingFlag).output);
+    sameElements(
+      written.dataset.filter((e) => !CHANGED_BY_PIXEL.has(e.tag)),
+      reference.dataset.filter((e) => !CHANGED_BY_PIXEL.has(e.tag)),
+    );
+    expect(written.transferSyntax.uid).toBe(original.transferSyntax.uid);
+    expect(text(written.dataset, tagOf(0x0028, 0x0301))).toBe("NO");
+    const codes = written.dataset
+      .find((e) => e.tag === tagOf(0x0012, 0x0064))!
+      .items!.map((item) => text(item.elements, tagOf(0x0008, 0x0100)));
+    expect(codes).toContain("113101");
+    expect(text(original.dataset, tagOf(0x0028, 0x0301))).toBe(flag);
+  });
+
+  it("audits every box and the flag", () => {
+    const boxes = out.changes.filter((c) => c.action === "cleanPixel");
+    expect(boxes.map((c) => c.after)).toEqual([
+      `frame 1 x ${padded[0]} y ${padded[1]} width ${padded[2]} height ${padded[3]} source template`,
+    ]);
+    expect(out.changes.find((c) => c.keyword === "BurnedInAnnotation")?.after).toBe("NO");
+  });
+
+  it("the written file decodes in dcmtk to the same samples", () => {
+    const ours = decodeFrames(written.dataset, written.transferSyntax).frames.map((f) =>
+      crypto.createHash("sha256").update(f).digest("hex"),
+    );
+    expect(dcmtkHashes(out.output, rle)).toEqual(ours);
+  });
+});
+
+describe("profile pixel: scope and refusals", () => {
+  it("hipaa still refuses the flagged file; pixel cleans it", () => {
+    const input = corpusFile("us-burned-in-yes-philips-phi.dcm");
+    expect(anonymize(input, "hipaa")).toMatchObject({ status: "failed", code: "BURNED_IN_ANNOTATION" });
+    expect(anonymize(input, "pixel").status).toBe("anonymized");
+  });
+  it("a CT without the flag is out of scope: hipaa's output but for the method text, no 113101", () => {
+    const input = corpusFile("ct-explicit-le-ge-small.dcm");
+    const a = readPart10(anonymized(input, "pixel").output);
+    const b = readPart10(anonymized(input, "hipaa").output);
+    const skip = new Set([tagOf(0x0012, 0x0063), tagOf(0x0012, 0x0064)]);
+    sameElements(
+      a.dataset.filter((e) => !skip.has(e.tag)),
+      b.dataset.filter((e) => !skip.has(e.tag)),
+    );
+    const codes = a.dataset
+      .find((e) => e.tag === tagOf(0x0012, 0x0064))!
+      .items!.map((i) => text(i.elements, tagOf(0x0008, 0x0100)));
+    expect(codes).not.toContain("113101");
+  });
+  it("an ultrasound no template matches is refused, not passed with its text", () => {
+    expect(anonymize(corpusFile("us-multiframe-acuson-implicit-large.dcm"), "pixel")).toMatchObject({
+      status: "failed",
+      code: "PIXEL_NO_TEXT_FINDER",
+    });
+  });
+  it("an ultrasound in a syntax without a codec yet is refused", () => {
+    expect(anonymize(corpusFile("us-philips-jpeg-lossless-sv1.dcm"), "pixel")).toMatchObject({
+      status: "failed",
+      code: "PIXEL_UNSUPPORTED_SYNTAX",
+    });
+  });
+  it("the pixel plan carries the seeded Philips templates", () => {
+    expect(plan("pixel").pixel?.templates.map((t) => t.model)).toEqual(["EPIQ 5G", "EPIQ 7C", "CX50"]);
+    expect(plan("hipaa").pixel).toBeUndefined();
+  });
+});
+
+describe("pixel block validation", () => {
+  const custom = (pixel: unknown): unknown =>
+    REGISTRY.compileCustom({ name: "p", description: "d", version: "1", extends: "pixel", pixel, rules: [] });
+  it("a child profile's templates add to its parent's", () => {
+    const p = custom({
+      templates: [{ manufacturer: "ACME", model: "X", rows: 10, columns: 20, boxes: [[0, 0, 20, 2]] }],
+    }) as ReturnType<typeof plan>;
+    expect(p.pixel?.templates).toHaveLength(4);
+    expect(p.pixel?.unmatched).toBe("reject");
+  });
+  it.each([
+    [{ detector: "yes" }, "detector"],
+    [{ padding: -1 }, "padding"],
+    [{ unmatched: "maybe" }, "unmatched"],
+    [{ scope: { modalities: ["us!"] } }, "modalities"],
+    [{ scope: { sopClasses: ["1.2.x"] } }, "sopClasses"],
+    [
+      { templates: [{ manufacturer: "A", model: "B", rows: 10, columns: 20, boxes: [[15, 0, 10, 2]] }] },
+      "boxes[0]",
+    ],
+    [{ templates: [{ manufacturer: "A", model: "B", rows: 10, columns: 20, boxes: [] }] }, "boxes"],
+    [
+      { templates: [{ manufacturer: "A", model: "B", rows: 10, columns: 20, boxes: [[0, 0, 0, 2]] }] },
+      "boxes[0]",
+    ],
+    [{ colour: "red" }, "colour"],
+  ])("refuses %j", (pixel, where) => {
+    expect(() => custom(pixel)).toThrow(where);
+  });
+});
