@@ -25,7 +25,8 @@ import { Metrics } from "./http/metrics.js";
 import { badRequest, HttpProblem, isMalformedFormData, overloaded, problemBody } from "./http/problem.js";
 import profileRoutes from "./http/profiles.js";
 import sessionRoutes from "./http/sessions.js";
-import dicomwebRoutes, { makeForwarder } from "./http/dicomweb.js";
+import dicomwebRoutes from "./http/dicomweb.js";
+import { ForwardingService } from "./dicomweb/forwarding.js";
 import { makeAuthenticator } from "./http/auth.js";
 import { MemorySessionStore } from "./sessions/memory-store.js";
 import { RedisSessionStore } from "./sessions/redis-store.js";
@@ -164,7 +165,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     },
   };
 
-  const ctx: AppContext = { ...base, forwarder: makeForwarder(base) };
+  const ctx: AppContext = { ...base, forwarding: new ForwardingService(config.destinations, sessions) };
 
   // The engine runs on worker threads, so a long event-loop delay means the process itself is stuck:
   // shed load rather than queue behind it. 0 turns the check off.

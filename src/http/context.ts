@@ -3,7 +3,7 @@ import type { FastifyRequest } from "fastify";
 import type { Config } from "../config.js";
 import type { SessionService } from "../sessions/service.js";
 import type { Owner } from "./auth.js";
-import type { Forwarder } from "./dicomweb.js";
+import type { ForwardingService } from "../dicomweb/forwarding.js";
 import type { AnonymizedChunks, InstanceOutcome } from "../engine/anonymize.js";
 import type { EnginePool } from "../engine/pool.js";
 import type { ProfileRegistry } from "../profiles/registry.js";
@@ -33,7 +33,8 @@ export interface AppContext {
   readonly sessions: SessionService;
   /** The session store answers (Redis reachable). */
   readonly storeReady: () => Promise<boolean>;
-  readonly forwarder: Forwarder;
+  /** Named STOW-RS destinations: STOW-RS, commit?destination= and jobs forward through it. */
+  readonly forwarding: ForwardingService;
 }
 
 declare module "fastify" {
