@@ -50,6 +50,14 @@ export interface Config {
   readonly destinations: readonly Endpoint[];
   /** Named DICOMweb servers jobs read from (QIDO-RS / WADO-RS base URLs), from SOURCES. */
   readonly sources: readonly Endpoint[];
+  /** This replica consumes job units from the BullMQ queue (needs SESSION_STORE=redis://). */
+  readonly jobs: boolean;
+  /** A unit's lock: a replica silent this long is taken for dead and its unit given to another. */
+  readonly jobLockMs: number;
+  /** Attempts per unit (a destination or source that is down), with exponential back-off... */
+  readonly jobAttempts: number;
+  /** ...from this delay. */
+  readonly jobBackoffMs: number;
 }
 
 /** A named DICOMweb endpoint: a STOW-RS URL (destination) or a QIDO-RS/WADO-RS base URL (source). */
@@ -202,6 +210,12 @@ function validAuthHeader(value: unknown): value is string {
   return typeof value === "string" && /^[A-Za-z0-9-]+:\s*\S/.test(value) && !/[\r\n]/.test(value);
 }
 
+function onOff(env: Env, name: string): boolean {
+  const value = (env[name] ?? "off").toLowerCase();
+  if (value === "on" || value === "off" || value === "") return value === "on";
+  throw new ConfigError(`${name} must be "on" or "off"`);
+}
+
 function authHeader(env: Env): string | undefined {
   const value = env.DESTINATION_AUTH_HEADER;
   if (!value) return undefined;
@@ -252,6 +266,9 @@ export function loadConfig(env: Env = process.env): Config {
         ...named,
       ]
     : named;
+  const store = sessionStore(env);
+  if (onOff(env, "JOBS") && store === "memory")
+    throw new ConfigError("JOBS=on needs SESSION_STORE to be a redis:// URL (the queue lives there)");
   return Object.freeze({
     port: integer(env, "PORT", 8080, 0, 65535),
     host,
@@ -271,7 +288,7 @@ export function loadConfig(env: Env = process.env): Config {
     minBodyRate: integer(env, "MIN_BODY_RATE", 16 * 1024, 0),
     bodyRateWindowMs: integer(env, "BODY_RATE_WINDOW_MS", 10_000, 100),
     maxReceivingBytes,
-    sessionStore: sessionStore(env),
+    sessionStore: store,
     sessionTtlSeconds: integer(env, "SESSION_TTL_SECONDS", 3600, 1),
     maxSessionBytes: bytes(env, "MAX_SESSION_BYTES", 2048 * MiB),
     maxStoreBytes: bytes(env, "MAX_STORE_BYTES", 8192 * MiB),
@@ -281,6 +298,10 @@ export function loadConfig(env: Env = process.env): Config {
     destinationTimeoutMs,
     destinationMinRate,
     destinations: Object.freeze(destinations),
+    jobs: onOff(env, "JOBS"),
+    jobLockMs: integer(env, "JOB_LOCK_MS", 30_000, 1000),
+    jobAttempts: integer(env, "JOB_ATTEMPTS", 10, 1, 100),
+    jobBackoffMs: integer(env, "JOB_BACKOFF_MS", 1000, 10),
     sources: Object.freeze(
       endpoints(env, "SOURCES", { timeoutMs: destinationTimeoutMs, minBytesPerSecond: 0 }),
     ),

@@ -62,6 +62,8 @@ describe("configuration", () => {
       { DESTINATION_STOW_URL: "http://a/studies", DESTINATIONS: '{"default":{"url":"http://b/studies"}}' },
       /DESTINATIONS must not name "default"/,
     ],
+    [{ JOBS: "yes" }, /JOBS must be "on" or "off"/],
+    [{ JOB_ATTEMPTS: "0" }, /JOB_ATTEMPTS must be an integer from 1 to 100/],
     [{ SOURCES: '{"pacs":{"url":"not a url s3cr3t"}}' }, /SOURCES\.pacs\.url must be an http/],
   ])("rejects %j naming the variable, never echoing its value", (env, message) => {
     let error: unknown;
@@ -110,6 +112,17 @@ describe("configuration", () => {
       loadConfig({ DESTINATIONS: '{"default":{"url":"http://b/studies"}}' }).destinations.map((d) => d.name),
     ).toEqual(["default"]);
     expect(loadConfig({}).destinations).toEqual([]);
+  });
+
+  it("jobs: off by default, on with a Redis store", () => {
+    expect(loadConfig({})).toMatchObject({
+      jobs: false,
+      jobLockMs: 30_000,
+      jobAttempts: 10,
+      jobBackoffMs: 1000,
+    });
+    expect(loadConfig({ JOBS: "on", SESSION_STORE: "redis://127.0.0.1:6379" }).jobs).toBe(true);
+    expect(() => loadConfig({ JOBS: "on" })).toThrow(/JOBS=on needs SESSION_STORE to be a redis/);
   });
 
   it("a secret is never part of an error", () => {

@@ -1,0 +1,312 @@
+/**
+ * Jobs with real parts: Orthanc + DICOMweb plugin as the source PACS and as the destination, a real
+ * redis-server as the BullMQ queue, the service as separate processes (dist/src/server.js).
+ * - a 3-study job completes, its counts match Orthanc's, and an identical second job leaves the
+ *   destination's instance count unchanged (keyed UIDs: the destination keeps each instance once);
+ * - two consuming processes, one SIGKILLed mid-job: the job completes, every instance arrives once;
+ * - the destination down mid-job: units retry with back-off and the job completes when it is back.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { orthanc, orthancAvailable, type OrthancServer } from "../helpers/orthanc.js";
+import { redisAvailable, startRedis, type RedisServer } from "../helpers/redis.js";
+import { startService, type ServiceProcess } from "../helpers/service.js";
+import { makeStudies } from "../helpers/studies.js";
+import { requireTool } from "../helpers/tools.js";
+
+const HAVE =
+  requireTool("Orthanc", "orthanc orthanc-dicomweb") &&
+  orthancAvailable() &&
+  requireTool("redis-server", "redis-server") &&
+  redisAvailable();
+
+interface JobStatus {
+  state: string;
+  counts: { total: number; done: number; failed: number; skipped: number };
+  bytes: number;
+  rate: number;
+  failures: Array<{ reason: string }>;
+}
+
+const processes: ServiceProcess[] = [];
+const servers: OrthancServer[] = [];
+let redis: RedisServer | undefined;
+
+afterAll(async () => {
+  for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGTERM");
+  for (const s of servers) await s.stop();
+  await redis?.stop();
+});
+
+async function upload(server: OrthancServer, instances: Buffer[]): Promise<void> {
+  for (const data of instances) {
+    const r = await fetch(`${server.base}/instances`, { method: "POST", body: new Uint8Array(data) });
+    expect(r.status).toBe(200);
+  }
+}
+
+async function count(server: OrthancServer): Promise<number> {
+  return (await server.get<{ CountInstances: number }>("/statistics")).CountInstances;
+}
+
+async function submit(base: string, body: unknown): Promise<string> {
+  const r = await fetch(`${base}/jobs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  expect(r.status).toBe(202);
+  const location = r.headers.get("location")!;
+  expect(location).toMatch(/^\/jobs\/[0-9a-f-]{36}$/);
+  return location;
+}
+
+async function status(base: string, location: string): Promise<JobStatus> {
+  const r = await fetch(`${base}${location}`);
+  expect(r.status).toBe(200);
+  return (await r.json()) as JobStatus;
+}
+
+async function until(
+  base: string,
+  location: string,
+  done: (s: JobStatus) => boolean,
+  timeoutMs = 90_000,
+): Promise<JobStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await status(base, location);
+    if (done(s)) return s;
+    if (Date.now() > deadline) throw new Error(`job did not get there: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const finished = (s: JobStatus) => ["completed", "failed", "cancelled"].includes(s.state);
+
+describe.runIf(HAVE)("jobs: Orthanc -> service (BullMQ on Redis) -> Orthanc", () => {
+  let source: OrthancServer;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    source = orthanc("jobsource");
+    servers.push(source);
+    await source.start();
+    env = {
+      SESSION_STORE: redis.url,
+      JOBS: "on",
+      UID_SECRET: "jobs-test",
+      JOB_LOCK_MS: "2000",
+      JOB_BACKOFF_MS: "300",
+      JOB_ATTEMPTS: "12",
+      DESTINATION_TIMEOUT_MS: "5000",
+      SOURCES: JSON.stringify({ pacs: { url: `${source.base}/dicom-web` } }),
+    };
+  }, 60_000);
+
+  it("a 3-study job completes, counts match Orthanc's, a second identical job is deduplicated", async () => {
+    const { instances, studyUIDs } = makeStudies(3, 2, 2);
+    await upload(source, instances);
+    const destination = orthanc("jobdest1");
+    servers.push(destination);
+    await destination.start();
+    const service = await startService({ ...env, DESTINATION_STOW_URL: destination.stowUrl });
+    processes.push(service);
+
+    const job = { source: { name: "pacs", studies: studyUIDs }, profile: "basic", destination: "default" };
+    const first = await until(service.base, await submit(service.base, job), finished);
+    expect(first.failures).toEqual([]);
+    expect(first.state).toBe("completed");
+    expect(first.counts).toEqual({ total: 12, done: 12, failed: 0, skipped: 0 });
+    expect(first.bytes).toBeGreaterThan(0);
+    const stats = await destination.get<{ CountInstances: number; CountStudies: number }>("/statistics");
+    expect(stats.CountInstances).toBe(12);
+    expect(stats.CountStudies).toBe(3);
+    // Nothing of the originals' UIDs at the destination: they were remapped.
+    const studies = await destination.get<string[]>("/studies?expand");
+    expect(JSON.stringify(studies)).not.toContain(studyUIDs[0]);
+
+    const second = await until(service.base, await submit(service.base, job), finished);
+    expect(second.state).toBe("completed");
+    expect(second.counts.done).toBe(12);
+    expect(await count(destination)).toBe(12);
+    service.child.kill("SIGTERM");
+  }, 180_000);
+
+  it("two consuming processes, one SIGKILLed mid-job: the job completes, each instance arrives once", async () => {
+    const { instances, studyUIDs } = makeStudies(3, 4, 10, 1);
+    await upload(source, instances);
+    const destination = orthanc("jobdest2");
+    servers.push(destination);
+    await destination.start();
+    const a = await startService({ ...env, DESTINATION_STOW_URL: destination.stowUrl });
+    const b = await startService({ ...env, DESTINATION_STOW_URL: destination.stowUrl });
+    processes.push(a, b);
+    const location = await submit(a.base, {
+      source: { name: "pacs", studies: studyUIDs },
+      profile: "basic",
+    });
+    await until(b.base, location, (s) => s.counts.done >= 10, 60_000);
+    a.child.kill("SIGKILL");
+    const end = await until(b.base, location, finished, 120_000);
+    expect(end.failures).toEqual([]);
+    expect(end.state).toBe("completed");
+    expect(end.counts).toEqual({ total: 120, done: 120, failed: 0, skipped: 0 });
+    expect(await count(destination)).toBe(120);
+    b.child.kill("SIGTERM");
+  }, 240_000);
+
+  it("the destination down mid-job: units retry with back-off, the job completes when it is back", async () => {
+    const { instances, studyUIDs } = makeStudies(2, 3, 10, 2);
+    await upload(source, instances);
+    const destination = orthanc("jobdest3");
+    servers.push(destination);
+    await destination.start();
+    const service = await startService({ ...env, DESTINATION_STOW_URL: destination.stowUrl });
+    processes.push(service);
+    const location = await submit(service.base, {
+      source: { name: "pacs", studies: studyUIDs },
+      profile: "basic",
+    });
+    await until(service.base, location, (s) => s.counts.done >= 1, 60_000);
+    await destination.stop();
+    await new Promise((r) => setTimeout(r, 3000));
+    const during = await status(service.base, location);
+    expect(during.state).toBe("running");
+    await destination.start();
+    const end = await until(service.base, location, finished, 120_000);
+    expect(end.failures).toEqual([]);
+    expect(end.state).toBe("completed");
+    expect(end.counts.done).toBe(60);
+    expect(await count(destination)).toBe(60);
+    service.child.kill("SIGTERM");
+  }, 240_000);
+
+  it("failures are listed with reasons; retry runs only them and the job completes", async () => {
+    const { instances, studyUIDs } = makeStudies(2, 2, 3, 3);
+    await upload(source, instances);
+    const destination = orthanc("jobdest4");
+    servers.push(destination);
+    // Started once for its port, then stopped: every unit gives up after its single attempt.
+    await destination.start();
+    await destination.stop();
+    const service2 = await startService({
+      ...env,
+      JOB_ATTEMPTS: "1",
+      DESTINATIONS: JSON.stringify({ archive: { url: destination.stowUrl } }),
+    });
+    processes.push(service2);
+    const location = await submit(service2.base, {
+      source: { name: "pacs", studies: studyUIDs },
+      profile: "basic",
+      destination: "archive",
+    });
+    const failed = await until(service2.base, location, finished);
+    expect(failed.state).toBe("failed");
+    expect(failed.counts.done).toBe(0);
+    expect(failed.failures).toHaveLength(4);
+    for (const f of failed.failures)
+      expect(f.reason).toMatch(/gave up after 1 attempts: destination unreachable/);
+    // No original UID is echoed in a reason.
+    for (const uid of studyUIDs)
+      expect(JSON.stringify(failed.failures.map((f) => f.reason))).not.toContain(uid);
+
+    await destination.start();
+    const r = await fetch(`${service2.base}${location}/retry`, { method: "POST" });
+    expect(r.status).toBe(202);
+    const end = await until(service2.base, location, finished);
+    expect(end.state).toBe("completed");
+    expect(end.failures).toEqual([]);
+    expect(end.counts).toEqual({ total: 12, done: 12, failed: 0, skipped: 0 });
+    expect(await count(destination)).toBe(12);
+    // A completed job without failures has nothing to retry.
+    expect((await fetch(`${service2.base}${location}/retry`, { method: "POST" })).status).toBe(409);
+    service2.child.kill("SIGTERM");
+  }, 180_000);
+
+  it("DELETE cancels: the job stops, what it did not do is counted as skipped", async () => {
+    const { instances, studyUIDs } = makeStudies(2, 5, 6, 4);
+    await upload(source, instances);
+    const destination = orthanc("jobdest5");
+    servers.push(destination);
+    await destination.start();
+    const service = await startService({ ...env, DESTINATION_STOW_URL: destination.stowUrl });
+    processes.push(service);
+    const location = await submit(service.base, { source: { name: "pacs", studies: studyUIDs } });
+    await until(service.base, location, (s) => s.counts.total === 60 && s.counts.done >= 1, 60_000);
+    const r = await fetch(`${service.base}${location}`, { method: "DELETE" });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as JobStatus).state).toBe("cancelled");
+    await new Promise((r) => setTimeout(r, 2000));
+    const end = await status(service.base, location);
+    expect(end.state).toBe("cancelled");
+    expect(end.counts.done).toBeLessThan(60);
+    expect(end.counts.done + end.counts.skipped + end.counts.failed).toBe(60);
+    expect(await count(destination)).toBe(end.counts.done);
+    service.child.kill("SIGTERM");
+  }, 180_000);
+});
+
+describe("jobs: the API's refusals", () => {
+  it("without Redis every job route answers a 503 problem", async () => {
+    const { testApp } = await import("../helpers/app.js");
+    const t = await testApp();
+    try {
+      for (const [method, url] of [
+        ["POST", "/jobs"],
+        ["GET", "/jobs/00000000-0000-0000-0000-000000000000"],
+        ["DELETE", "/jobs/00000000-0000-0000-0000-000000000000"],
+        ["POST", "/jobs/00000000-0000-0000-0000-000000000000/retry"],
+      ] as const) {
+        const r = await t.app.inject({ method, url, payload: method === "POST" ? {} : undefined });
+        expect(r.statusCode).toBe(503);
+        expect(r.headers["content-type"]).toMatch(/application\/problem\+json/);
+        expect(r.json().detail).toMatch(/SESSION_STORE/);
+      }
+    } finally {
+      await t.app.close();
+    }
+  });
+});
+
+describe.runIf(HAVE)("jobs: bad requests never echo their values", () => {
+  it("unknown source, destination or profile: 404; malformed body or UIDs: 400", async () => {
+    redis ??= await startRedis();
+    const { testApp } = await import("../helpers/app.js");
+    const t = await testApp({
+      SESSION_STORE: redis.url,
+      SOURCES: JSON.stringify({ pacs: { url: "http://127.0.0.1:9/dicom-web" } }),
+      DESTINATION_STOW_URL: "http://127.0.0.1:9/studies",
+    });
+    const marker = "marker-5e1f";
+    try {
+      const post = (payload: string) =>
+        t.app.inject({
+          method: "POST",
+          url: "/jobs",
+          payload,
+          headers: { "content-type": "application/json" },
+        });
+      for (const [payload, code] of [
+        [JSON.stringify({ source: { name: marker, study: "1.2.3" } }), 404],
+        [JSON.stringify({ source: { name: "pacs", study: "1.2.3" }, destination: marker }), 404],
+        [JSON.stringify({ source: { name: "pacs", study: "1.2.3" }, profile: marker }), 404],
+        [JSON.stringify({ source: { name: "pacs", study: `1.2.${marker}` } }), 400],
+        [JSON.stringify({ source: { name: "pacs", studies: [marker] } }), 400],
+        [JSON.stringify({ source: { name: "pacs" } }), 400],
+        [`{"source": ${marker}`, 400],
+      ] as const) {
+        const r = await post(payload);
+        expect(r.statusCode, payload).toBe(code);
+        expect(r.headers["content-type"]).toMatch(/application\/problem\+json/);
+        expect(r.body).not.toContain(marker);
+      }
+      const missing = await t.app.inject({ method: "GET", url: `/jobs/${marker}` });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.body).not.toContain(marker);
+      for (const line of t.logs) expect(line).not.toContain(marker);
+    } finally {
+      await t.app.close();
+    }
+  });
+});
