@@ -7,6 +7,7 @@
  * - the destination down mid-job: units retry with back-off and the job completes when it is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { multipart } from "../helpers/app.js";
 import { orthanc, orthancAvailable, type OrthancServer } from "../helpers/orthanc.js";
 import { redisAvailable, startRedis, type RedisServer } from "../helpers/redis.js";
 import { startService, type ServiceProcess } from "../helpers/service.js";
@@ -243,6 +244,68 @@ describe.runIf(HAVE)("jobs: Orthanc -> service (BullMQ on Redis) -> Orthanc", ()
     expect(end.counts.done).toBeLessThan(60);
     expect(end.counts.done + end.counts.skipped + end.counts.failed).toBe(60);
     expect(await count(destination)).toBe(end.counts.done);
+    service.child.kill("SIGTERM");
+  }, 180_000);
+});
+
+describe.runIf(HAVE)("jobs: other sources", () => {
+  it("a QIDO-RS query, one series, and a session each reach the destination", async () => {
+    redis ??= await startRedis();
+    const source = orthanc("jobsource2");
+    const destination = orthanc("jobdest6");
+    servers.push(source, destination);
+    await source.start();
+    await destination.start();
+    const { instances, studyUIDs } = makeStudies(2, 2, 3, 5);
+    await upload(source, instances);
+    const service = await startService({
+      SESSION_STORE: redis.url,
+      JOBS: "on",
+      UID_SECRET: "jobs-test",
+      SOURCES: JSON.stringify({ pacs: { url: `${source.base}/dicom-web` } }),
+      DESTINATION_STOW_URL: destination.stowUrl,
+    });
+    processes.push(service);
+
+    const byQuery = await until(
+      service.base,
+      await submit(service.base, { source: { name: "pacs", query: { StudyInstanceUID: studyUIDs[0] } } }),
+      finished,
+    );
+    expect(byQuery).toMatchObject({ state: "completed", counts: { total: 6, done: 6, failed: 0 } });
+    expect(JSON.stringify(byQuery)).not.toContain(studyUIDs[0]);
+    expect(await count(destination)).toBe(6);
+
+    const series = await source.get<Array<{ MainDicomTags: { SeriesInstanceUID: string } }>>(
+      `/studies/${(await source.post<{ ID: string }[]>("/tools/lookup", studyUIDs[1])).json[0]!.ID}/series`,
+    );
+    const one = await until(
+      service.base,
+      await submit(service.base, {
+        source: { name: "pacs", study: studyUIDs[1], series: series[0]!.MainDicomTags.SeriesInstanceUID },
+      }),
+      finished,
+    );
+    expect(one).toMatchObject({ state: "completed", counts: { total: 3, done: 3, failed: 0 } });
+    expect(await count(destination)).toBe(9);
+
+    // A session's originals, de-identified under the job's profile.
+    const session = await fetch(`${service.base}/sessions`, {
+      method: "POST",
+      headers: { "content-type": 'multipart/related; type="application/dicom"; boundary=test-boundary-1234' },
+      body: new Uint8Array(
+        multipart(makeStudies(1, 1, 4, 6).instances.map((data) => ({ type: "application/dicom", data }))),
+      ),
+    });
+    expect(session.status).toBe(201);
+    const id = ((await session.json()) as { id: string }).id;
+    const fromSession = await until(
+      service.base,
+      await submit(service.base, { source: { session: id }, profile: "basic" }),
+      finished,
+    );
+    expect(fromSession).toMatchObject({ state: "completed", counts: { total: 4, done: 4, failed: 0 } });
+    expect(await count(destination)).toBe(13);
     service.child.kill("SIGTERM");
   }, 180_000);
 });
