@@ -89,6 +89,8 @@ const QUEUE = "dwa-jobs";
 /** Instances per STOW-RS request, and bytes: a batch is sent when either is reached. */
 const BATCH_INSTANCES = 25;
 const BATCH_BYTES = 64 * 1024 * 1024;
+/** Instances of a series retrieved and de-identified at once. */
+const IN_FLIGHT = 4;
 /** Instances of a session per unit. */
 const SESSION_UNIT = 50;
 const RECORD_TTL_SECONDS = 30 * 24 * 3600;
@@ -505,38 +507,48 @@ export class JobService {
     }
     const done = await this.delivered(id, sops);
     const batch = new Batch();
-    for (let i = 0; i < sops.length; i++) {
-      const sop = sops[i]!;
-      if (done.has(sop)) continue;
-      if (await this.cancelled(id)) return;
+    const where = { study: unit.study, series: unit.series };
+    // Retrieve and de-identify a few instances at once (network and worker threads overlap), one
+    // STOW-RS batch at a time: memory is bounded by IN_FLIGHT instances plus one batch.
+    const inFlight = new Set<Promise<void>>();
+    let thrown: unknown;
+    const one = async (sop: string) => {
       let data: Buffer;
       try {
         data = await client.retrieve(unit.study, unit.series, sop);
       } catch (error) {
         if (error instanceof SourceError && error.permanent) {
-          await this.fail(id, sop, {
-            study: unit.study,
-            series: unit.series,
-            sopInstanceUID: sop,
-            reason: error.message,
-          });
-          continue;
+          await this.fail(id, sop, { ...where, sopInstanceUID: sop, reason: error.message });
+          return;
         }
         throw error;
       }
       const outcome = await this.deps.engine.anonymize(data, { name: request.profile }, true);
       if (outcome.status !== "anonymized") {
-        await this.fail(id, sop, {
-          study: unit.study,
-          series: unit.series,
-          sopInstanceUID: sop,
-          reason: outcome.reason,
-        });
-        continue;
+        await this.fail(id, sop, { ...where, sopInstanceUID: sop, reason: outcome.reason });
+        return;
       }
-      batch.add(sop, outcome.sopInstanceUID, outcome.output, { study: unit.study, series: unit.series });
-      if (batch.full) await this.flush(id, request.destination, batch);
+      batch.add(sop, outcome.sopInstanceUID, outcome.output, where);
+    };
+    for (const sop of sops) {
+      if (done.has(sop)) continue;
+      if (thrown !== undefined) break;
+      if (await this.cancelled(id)) break;
+      const task: Promise<void> = one(sop)
+        .catch((error: unknown) => {
+          thrown ??= error;
+        })
+        .finally(() => inFlight.delete(task));
+      inFlight.add(task);
+      if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+      if (batch.full && thrown === undefined)
+        await this.flush(id, request.destination, batch).catch((error: unknown) => {
+          thrown ??= error;
+        });
     }
+    await Promise.all(inFlight);
+    if (thrown !== undefined) throw thrown;
+    if (await this.cancelled(id)) return;
     await this.flush(id, request.destination, batch);
   }
 
