@@ -6,13 +6,18 @@
  * - two consuming processes, one SIGKILLed mid-job: the job completes, every instance arrives once;
  * - the destination down mid-job: units retry with back-off and the job completes when it is back.
  */
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { multipart } from "../helpers/app.js";
+import { ROOT } from "../helpers/corpus.js";
 import { orthanc, orthancAvailable, type OrthancServer } from "../helpers/orthanc.js";
 import { redisAvailable, startRedis, type RedisServer } from "../helpers/redis.js";
 import { startService, type ServiceProcess } from "../helpers/service.js";
 import { makeStudies } from "../helpers/studies.js";
 import { requireTool } from "../helpers/tools.js";
+
+const CLI = path.join(ROOT, "dist/src/cli.js");
 
 const HAVE =
   requireTool("Orthanc", "orthanc orthanc-dicomweb") &&
@@ -306,6 +311,38 @@ describe.runIf(HAVE)("jobs: other sources", () => {
     );
     expect(fromSession).toMatchObject({ state: "completed", counts: { total: 4, done: 4, failed: 0 } });
     expect(await count(destination)).toBe(13);
+
+    // The CLI submits and follows a job: exit 0 and a summary once it completed. Of its 12
+    // instances, 9 are at the destination already (the query's study, the single series): only
+    // the second study's other series (3) is new there.
+    const cli = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        "job",
+        "--server",
+        service.base,
+        "--source",
+        "pacs",
+        "--study",
+        studyUIDs[0]!,
+        "--study",
+        studyUIDs[1]!,
+      ],
+      { encoding: "utf8", timeout: 120_000 },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/^job: http:\/\/127\.0\.0\.1:\d+\/jobs\/[0-9a-f-]{36}$/m);
+    expect(cli.stdout).toMatch(/^completed: 12 done, 0 failed, 0 skipped of 12 /m);
+    expect(await count(destination)).toBe(13 + 3);
+    // An unknown source: the service's refusal, exit 2.
+    const refused = spawnSync(
+      process.execPath,
+      [CLI, "job", "--server", service.base, "--source", "nope", "--study", "1.2.3"],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/refused the job \(404\)/);
     service.child.kill("SIGTERM");
   }, 180_000);
 });
