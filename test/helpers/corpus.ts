@@ -88,5 +88,4 @@ export const REALWORLD: readonly RealworldEntry[] = (() => {
  * SOP Class / Instance UID (not instances) and those flagged Burned In Annotation YES are found by
  * dcmdump in the test itself, not listed here.
  */
-export const EXPECTED_REALWORLD_REJECTIONS: Record<string, RegExp> = {
-};
+export const EXPECTED_REALWORLD_REJECTIONS: Record<string, RegExp> = {};
