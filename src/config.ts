@@ -58,6 +58,8 @@ export interface Config {
   readonly jobAttempts: number;
   /** ...from this delay. */
   readonly jobBackoffMs: number;
+  /** Jobs record original -> new UIDs and PatientIDs, readable with the job's token (re-identifies). */
+  readonly mappingExport: boolean;
 }
 
 /** A named DICOMweb endpoint: a STOW-RS URL (destination) or a QIDO-RS/WADO-RS base URL (source). */
@@ -302,6 +304,7 @@ export function loadConfig(env: Env = process.env): Config {
     jobLockMs: integer(env, "JOB_LOCK_MS", 30_000, 1000),
     jobAttempts: integer(env, "JOB_ATTEMPTS", 10, 1, 100),
     jobBackoffMs: integer(env, "JOB_BACKOFF_MS", 1000, 10),
+    mappingExport: onOff(env, "MAPPING_EXPORT"),
     sources: Object.freeze(
       endpoints(env, "SOURCES", { timeoutMs: destinationTimeoutMs, minBytesPerSecond: 0 }),
     ),

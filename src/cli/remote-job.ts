@@ -93,7 +93,10 @@ export async function runRemoteJob(argv: string[]): Promise<number> {
     return 2;
   }
   const location = submitted.headers.get("location")!;
+  const accepted = (await submitted.json().catch(() => ({}))) as { mappingToken?: string };
   console.log(`job: ${base}${location}`);
+  // MAPPING_EXPORT=on: the only time the token is shown (it reads the re-identifying mapping).
+  if (accepted.mappingToken) console.log(`mapping token: ${accepted.mappingToken}`);
   if (values["no-follow"]) return 0;
 
   const tty = process.stderr.isTTY;

@@ -32,13 +32,29 @@ export default async function jobRoutes(app: FastifyInstance, ctx: AppContext): 
 
   app.post("/jobs", async (request, reply) => {
     const owner = ctx.authenticate(request);
-    const id = await jobs().create(request.body, owner);
-    return reply.code(202).header("location", `/jobs/${id}`).send({ id, state: "queued" });
+    const { id, mappingToken } = await jobs().create(request.body, owner);
+    return reply
+      .code(202)
+      .header("location", `/jobs/${id}`)
+      .send({ id, state: "queued", ...(mappingToken ? { mappingToken } : {}) });
   });
 
   app.get<{ Params: { id: string } }>("/jobs/:id", async (request) =>
     jobs().status(request.params.id, ctx.authenticate(request)),
   );
+
+  for (const kind of ["uid", "patid"] as const)
+    app.get<{ Params: { id: string } }>(`/jobs/:id/${kind}_mapping.csv`, async (request, reply) => {
+      const owner = ctx.authenticate(request);
+      const token = request.headers["x-mapping-token"];
+      const csv = await jobs().mapping(
+        request.params.id,
+        owner,
+        kind,
+        typeof token === "string" ? token : undefined,
+      );
+      return reply.type("text/csv; charset=utf-8").header("cache-control", "no-store").send(csv);
+    });
 
   app.delete<{ Params: { id: string } }>("/jobs/:id", async (request) => {
     const owner = ctx.authenticate(request);

@@ -16,6 +16,9 @@ import type { Config, Endpoint } from "../config.js";
 import type { EnginePool } from "../engine/pool.js";
 import type { ForwardingService } from "../dicomweb/forwarding.js";
 import { SourceClient, SourceError, type SeriesRef } from "../dicomweb/source-client.js";
+import { readPart10 } from "../dicom/part10.js";
+import { PATIENT_ID, SERIES_INSTANCE_UID, SOP_INSTANCE_UID, STUDY_INSTANCE_UID } from "../dicom/tag.js";
+import { asciiValue } from "../dicom/values.js";
 import { badRequest, conflict, HttpProblem, notFound } from "../http/problem.js";
 import type { ProfileRegistry } from "../profiles/registry.js";
 import type { SessionService } from "../sessions/service.js";
@@ -181,11 +184,18 @@ export class JobService {
 
   // ---- API ---------------------------------------------------------------------------------
 
-  async create(body: unknown, owner: string | null): Promise<string> {
+  /**
+   * Returns the job's id, and with MAPPING_EXPORT=on its mapping token: the only way to read the
+   * job's mapping (it re-identifies), shown once; Redis keeps its hash.
+   */
+  async create(body: unknown, owner: string | null): Promise<{ id: string; mappingToken?: string }> {
     const request = this.validate(body);
     if ("session" in request.source) await this.deps.sessions.get(request.source.session, owner);
     const id = crypto.randomUUID();
     const now = Date.now();
+    const mappingToken = this.deps.config.mappingExport
+      ? crypto.randomBytes(24).toString("base64url")
+      : undefined;
     await this.redis
       .multi()
       .hset(this.key(id), {
@@ -199,11 +209,12 @@ export class JobService {
         bytes: "0",
         units: "0",
         planned: "0",
+        ...(mappingToken ? { mapping: sha256(mappingToken) } : {}),
       })
       .expire(this.key(id), RECORD_TTL_SECONDS)
       .exec();
     await this.queue.add("plan", { kind: "plan", job: id } satisfies Unit, { jobId: `${id}_plan` });
-    return id;
+    return { id, ...(mappingToken ? { mappingToken } : {}) };
   }
 
   async status(id: string, owner: string | null): Promise<JobStatus> {
@@ -308,6 +319,45 @@ export class JobService {
     if (units.size === 0) await this.maybeFinish(id);
   }
 
+  /**
+   * uid_mapping.csv (original UID, new UID: studies, series, instances) or patid_mapping.csv
+   * (original PatientID, new PatientID), as the MIDI-B benchmark reads them. Only with
+   * MAPPING_EXPORT=on, for the job's owner, with the token POST /jobs returned (403 otherwise).
+   */
+  async mapping(
+    id: string,
+    owner: string | null,
+    kind: "uid" | "patid",
+    token: string | undefined,
+  ): Promise<string> {
+    if (!this.deps.config.mappingExport)
+      throw notFound("mapping export is off (MAPPING_EXPORT=on turns it on)");
+    const h = await this.record(id, owner);
+    const expected = h.mapping ? Buffer.from(h.mapping, "hex") : undefined;
+    const given = Buffer.from(sha256(token ?? ""), "hex");
+    if (!expected || !token || !crypto.timingSafeEqual(expected, given))
+      throw new HttpProblem(403, "Forbidden", "the mapping needs the job's mapping token (X-Mapping-Token)");
+    const rows = await this.redis.hgetall(this.key(id, `map-${kind}`));
+    const cell = (v: string) => `"${v.replace(/"/g, '""')}"`;
+    return (
+      ["original,new", ...Object.entries(rows).map(([a, b]) => `${cell(a)},${cell(b)}`)].join("\r\n") + "\r\n"
+    );
+  }
+
+  /** With a mapping token: original -> new UIDs and PatientID of one de-identified instance. */
+  private async remember(id: string, original: Buffer, output: Buffer): Promise<void> {
+    const before = identifiers(original);
+    const after = identifiers(output);
+    if (!before || !after) return;
+    const uids: Record<string, string> = {};
+    for (const k of ["study", "series", "sop"] as const)
+      if (before[k] && after[k]) uids[before[k]] = after[k];
+    const multi = this.redis.multi();
+    if (Object.keys(uids).length > 0) multi.hset(this.key(id, "map-uid"), uids);
+    if (before.patient) multi.hset(this.key(id, "map-patid"), before.patient, after.patient);
+    await multi.exec();
+  }
+
   private async record(id: string, owner: string | null): Promise<Record<string, string>> {
     const h = /^[0-9a-f-]{36}$/.test(id) ? await this.redis.hgetall(this.key(id)) : {};
     if (!h.state || (h.owner ?? "") !== (owner ?? "")) throw notFound("no such job");
@@ -396,11 +446,12 @@ export class JobService {
         String(Date.now()),
       );
     const request = JSON.parse(h.request!) as JobRequest;
+    const mapping = h.mapping !== undefined;
     const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     try {
       if (unit.kind === "plan") await this.plan(unit.job, request);
-      else if (unit.kind === "series") await this.series(unit, request);
-      else await this.sessionBatch(unit, request, h.owner || null);
+      else if (unit.kind === "series") await this.series(unit, request, mapping);
+      else await this.sessionBatch(unit, request, h.owner || null, mapping);
     } catch (error) {
       if (!last) throw error; // BullMQ retries the unit after a back-off
       const reason = `gave up after ${job.attemptsMade + 1} attempts: ${error instanceof UnitError || error instanceof SourceError ? error.message : "internal error"}`;
@@ -482,7 +533,11 @@ export class JobService {
     return (await this.redis.hget(this.key(id), "state")) === "cancelled";
   }
 
-  private async series(unit: Extract<Unit, { kind: "series" }>, request: JobRequest): Promise<void> {
+  private async series(
+    unit: Extract<Unit, { kind: "series" }>,
+    request: JobRequest,
+    mapping: boolean,
+  ): Promise<void> {
     const client = this.source(request);
     const id = unit.job;
     let sops: string[];
@@ -523,11 +578,13 @@ export class JobService {
         }
         throw error;
       }
-      const outcome = await this.deps.engine.anonymize(data, { name: request.profile }, true);
+      // The input is moved to the worker thread unless the mapping still needs to read it.
+      const outcome = await this.deps.engine.anonymize(data, { name: request.profile }, !mapping);
       if (outcome.status !== "anonymized") {
         await this.fail(id, sop, { ...where, sopInstanceUID: sop, reason: outcome.reason });
         return;
       }
+      if (mapping) await this.remember(id, data, outcome.output);
       batch.add(sop, outcome.sopInstanceUID, outcome.output, where);
     };
     for (const sop of sops) {
@@ -563,6 +620,7 @@ export class JobService {
     unit: Extract<Unit, { kind: "session" }>,
     request: JobRequest,
     owner: string | null,
+    mapping: boolean,
   ): Promise<void> {
     if (!("session" in request.source)) return;
     const id = unit.job;
@@ -589,6 +647,7 @@ export class JobService {
         await this.fail(id, key, { index, reason: outcome.reason });
         continue;
       }
+      if (mapping) await this.remember(id, data, outcome.output);
       batch.add(key, outcome.sopInstanceUID, outcome.output, { index });
       if (batch.full) await this.flush(id, request.destination, batch);
     }
@@ -657,6 +716,28 @@ export class JobService {
     await this.redis.expire(this.key(id), RECORD_TTL_SECONDS);
     for (const part of ["done", "failed", "units-done", "units-queued", "listed"])
       await this.redis.expire(this.key(id, part), RECORD_TTL_SECONDS);
+  }
+}
+
+function sha256(text: string): string {
+  return crypto.createHash("sha256").update(text).digest("hex");
+}
+
+/** The identifiers a mapping links; undefined when the bytes cannot be read. */
+function identifiers(
+  data: Buffer,
+): { study: string; series: string; sop: string; patient: string } | undefined {
+  try {
+    const { dataset } = readPart10(data);
+    const value = (tag: number) => asciiValue(dataset.find((e) => e.tag === tag)?.value);
+    return {
+      study: value(STUDY_INSTANCE_UID),
+      series: value(SERIES_INSTANCE_UID),
+      sop: value(SOP_INSTANCE_UID),
+      patient: value(PATIENT_ID),
+    };
+  } catch {
+    return undefined;
   }
 }
 

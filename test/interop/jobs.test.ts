@@ -347,6 +347,86 @@ describe.runIf(HAVE)("jobs: other sources", () => {
   }, 180_000);
 });
 
+describe.runIf(HAVE)("jobs: the mapping export (re-identifies: off by default, token required)", () => {
+  it("uid_mapping.csv and patid_mapping.csv link the originals to what reached the destination", async () => {
+    redis ??= await startRedis();
+    const source = orthanc("jobsource3");
+    const destination = orthanc("jobdest7");
+    servers.push(source, destination);
+    await source.start();
+    await destination.start();
+    const { instances, studyUIDs } = makeStudies(1, 2, 2, 7);
+    await upload(source, instances);
+    const common = {
+      SESSION_STORE: redis.url,
+      JOBS: "on",
+      UID_SECRET: "jobs-test",
+      SOURCES: JSON.stringify({ pacs: { url: `${source.base}/dicom-web` } }),
+      DESTINATION_STOW_URL: destination.stowUrl,
+    };
+    const off = await startService(common);
+    const on = await startService({ ...common, MAPPING_EXPORT: "on" });
+    processes.push(off, on);
+    const body = JSON.stringify({ source: { name: "pacs", studies: studyUIDs }, profile: "basic" });
+    const post = (base: string) =>
+      fetch(`${base}/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body });
+
+    // Off (the default): no token, and the CSVs are 404.
+    const r0 = await post(off.base);
+    const plain = (await r0.json()) as { id: string; mappingToken?: string };
+    expect(plain.mappingToken).toBeUndefined();
+    await until(off.base, `/jobs/${plain.id}`, finished);
+    expect((await fetch(`${off.base}/jobs/${plain.id}/uid_mapping.csv`)).status).toBe(404);
+
+    const r1 = await post(on.base);
+    const job = (await r1.json()) as { id: string; mappingToken: string };
+    expect(job.mappingToken).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const end = await until(on.base, `/jobs/${job.id}`, finished);
+    expect(end.state).toBe("completed");
+    expect(JSON.stringify(end)).not.toContain(job.mappingToken);
+    const csv = (kind: string, token?: string) =>
+      fetch(`${on.base}/jobs/${job.id}/${kind}_mapping.csv`, {
+        headers: token ? { "x-mapping-token": token } : {},
+      });
+    expect((await csv("uid")).status).toBe(403);
+    expect((await csv("uid", `${job.mappingToken}x`)).status).toBe(403);
+    expect((await csv("patid", "wrong")).status).toBe(403);
+
+    const uid = await csv("uid", job.mappingToken);
+    expect(uid.status).toBe(200);
+    expect(uid.headers.get("content-type")).toMatch(/^text\/csv/);
+    const lines = (await uid.text()).trim().split("\r\n");
+    expect(lines[0]).toBe("original,new");
+    const rows = new Map(
+      lines.slice(1).map((l) => l.split(",").map((c) => c.replace(/^"|"$/g, "")) as [string, string]),
+    );
+    // 1 study, 2 series, 4 instances.
+    expect(rows.size).toBe(7);
+    expect(rows.has(studyUIDs[0]!)).toBe(true);
+    // Every new UID is what the destination holds.
+    const held =
+      await destination.get<Array<{ MainDicomTags: { StudyInstanceUID: string } }>>("/studies?expand");
+    expect(held.map((s) => s.MainDicomTags.StudyInstanceUID)).toEqual([rows.get(studyUIDs[0]!)]);
+    for (const [original, replaced] of rows) {
+      expect(replaced).not.toBe(original);
+      expect((await destination.post<unknown[]>("/tools/lookup", replaced)).json).toHaveLength(1);
+    }
+
+    const patid = await csv("patid", job.mappingToken);
+    expect(patid.status).toBe(200);
+    const patLines = (await patid.text()).trim().split("\r\n");
+    expect(patLines[0]).toBe("original,new");
+    expect(patLines).toHaveLength(2);
+    const [originalPid, newPid] = patLines[1]!.split(",").map((c) => c.replace(/^"|"$/g, ""));
+    const atDestination =
+      await destination.get<Array<{ PatientMainDicomTags: { PatientID?: string } }>>("/studies?expand");
+    expect(atDestination[0]!.PatientMainDicomTags.PatientID ?? "").toBe(newPid);
+    expect(originalPid).not.toBe(newPid);
+    off.child.kill("SIGTERM");
+    on.child.kill("SIGTERM");
+  }, 180_000);
+});
+
 describe("jobs: the API's refusals", () => {
   it("without Redis every job route answers a 503 problem", async () => {
     const { testApp } = await import("../helpers/app.js");

@@ -63,6 +63,7 @@ describe("configuration", () => {
       /DESTINATIONS must not name "default"/,
     ],
     [{ JOBS: "yes" }, /JOBS must be "on" or "off"/],
+    [{ MAPPING_EXPORT: "true" }, /MAPPING_EXPORT must be "on" or "off"/],
     [{ JOB_ATTEMPTS: "0" }, /JOB_ATTEMPTS must be an integer from 1 to 100/],
     [{ SOURCES: '{"pacs":{"url":"not a url s3cr3t"}}' }, /SOURCES\.pacs\.url must be an http/],
   ])("rejects %j naming the variable, never echoing its value", (env, message) => {
@@ -116,6 +117,7 @@ describe("configuration", () => {
 
   it("jobs: off by default, on with a Redis store", () => {
     expect(loadConfig({})).toMatchObject({
+      mappingExport: false,
       jobs: false,
       jobLockMs: 30_000,
       jobAttempts: 10,
