@@ -27,7 +27,10 @@ import profileRoutes from "./http/profiles.js";
 import renderedRoutes from "./http/rendered.js";
 import uiRoutes, { UI_PREFIX } from "./http/ui.js";
 import sessionRoutes from "./http/sessions.js";
-import dicomwebRoutes, { makeForwarder } from "./http/dicomweb.js";
+import dicomwebRoutes from "./http/dicomweb.js";
+import { ForwardingService } from "./dicomweb/forwarding.js";
+import jobRoutes from "./http/jobs.js";
+import { JobService } from "./jobs/service.js";
 import { makeAuthenticator } from "./http/auth.js";
 import { MemorySessionStore } from "./sessions/memory-store.js";
 import { RedisSessionStore } from "./sessions/redis-store.js";
@@ -166,7 +169,17 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     },
   };
 
-  const ctx: AppContext = { ...base, forwarder: makeForwarder(base) };
+  const forwarding = new ForwardingService(config.destinations, sessions);
+  // Jobs share the sessions' Redis; this replica consumes units with JOBS=on.
+  const jobs =
+    config.sessionStore === "memory"
+      ? undefined
+      : new JobService(config.sessionStore, { config, engine, registry, forwarding, sessions, log: app.log });
+  if (jobs) {
+    if (config.jobs) jobs.consume();
+    app.addHook("onClose", async () => jobs.close());
+  }
+  const ctx: AppContext = { ...base, forwarding, jobs };
 
   // The engine runs on worker threads, so a long event-loop delay means the process itself is stuck:
   // shed load rather than queue behind it. 0 turns the check off.
@@ -280,6 +293,7 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   await app.register(sessionRoutes, ctx);
   await app.register(dicomwebRoutes, ctx);
   await app.register(renderedRoutes, ctx);
+  await app.register(jobRoutes, ctx);
   await app.register(docsRoutes);
   await app.register(uiRoutes);
   return app;

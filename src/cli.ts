@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
  * dicomweb-anonymizer anonymize <file|dir>... --out <dir> --profile <name|file.json> [--audit <file>]
+ * dicomweb-anonymizer job --source <name> --study <uid>... (a job on a running service; cli/remote-job.ts)
  *
  * Exit status: 0 when every input was de-identified, 1 when any failed, 2 on a usage error.
  */
@@ -9,6 +10,7 @@ import { parseArgs } from "node:util";
 import { expandInputs, makeOutputDir } from "./cli/files.js";
 import { loadPlan, type FileResult } from "./cli/job.js";
 import { runJobs } from "./cli/pool.js";
+import { JOB_USAGE, runRemoteJob } from "./cli/remote-job.js";
 import { resolveSecret } from "./engine/secret.js";
 
 const USAGE = `usage: dicomweb-anonymizer anonymize <file|dir>... --out <dir> --profile <name|file.json>
@@ -22,6 +24,7 @@ const USAGE = `usage: dicomweb-anonymizer anonymize <file|dir>... --out <dir> --
 The UID secret comes from UID_SECRET; without it a random one is used and UIDs differ between runs.`;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "job") return runRemoteJob(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -36,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    console.log(USAGE);
+    console.log(`${USAGE}\n\n${JOB_USAGE}`);
     return 0;
   }
   const [command, ...inputs] = positionals;

@@ -43,6 +43,34 @@ export interface Config {
   readonly destinationTimeoutMs: number;
   /** The forward deadline grows by one second per this many bytes sent (0: a fixed deadline). */
   readonly destinationMinRate: number;
+  /**
+   * Every named STOW-RS destination: "default" (DESTINATION_STOW_URL or DESTINATIONS) and those
+   * DESTINATIONS lists. Auth headers are secrets: never logged or returned.
+   */
+  readonly destinations: readonly Endpoint[];
+  /** Named DICOMweb servers jobs read from (QIDO-RS / WADO-RS base URLs), from SOURCES. */
+  readonly sources: readonly Endpoint[];
+  /** This replica consumes job units from the BullMQ queue (needs SESSION_STORE=redis://). */
+  readonly jobs: boolean;
+  /** A unit's lock: a replica silent this long is taken for dead and its unit given to another. */
+  readonly jobLockMs: number;
+  /** Attempts per unit (a destination or source that is down), with exponential back-off... */
+  readonly jobAttempts: number;
+  /** ...from this delay. */
+  readonly jobBackoffMs: number;
+  /** Jobs record original -> new UIDs and PatientIDs, readable with the job's token (re-identifies). */
+  readonly mappingExport: boolean;
+}
+
+/** A named DICOMweb endpoint: a STOW-RS URL (destination) or a QIDO-RS/WADO-RS base URL (source). */
+export interface Endpoint {
+  readonly name: string;
+  readonly url: string;
+  /** A whole header line ("Authorization: Bearer ...") sent with every request; never logged. */
+  readonly authHeader?: string;
+  readonly timeoutMs: number;
+  /** The deadline grows by a second per this many bytes sent (0: fixed). */
+  readonly minBytesPerSecond: number;
 }
 
 export class ConfigError extends Error {}
@@ -113,6 +141,83 @@ function destinationUrl(env: Env): string | undefined {
   return value;
 }
 
+const ENDPOINT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
+
+function httpUrl(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * DESTINATIONS / SOURCES: a JSON object keyed by name, each
+ * {"url": "...", "authHeader": "Name: value", "timeoutMs": 30000, "minBytesPerSecond": 1048576}.
+ * Errors name the variable and the entry's name (names are not secret), never a value.
+ */
+function endpoints(
+  env: Env,
+  variable: "DESTINATIONS" | "SOURCES",
+  defaults: { timeoutMs: number; minBytesPerSecond: number },
+): Endpoint[] {
+  const raw = env[variable];
+  if (raw === undefined || raw.trim() === "") return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${variable} must be a JSON object of named endpoints`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    throw new ConfigError(`${variable} must be a JSON object of named endpoints`);
+  const out: Endpoint[] = [];
+  for (const [name, entry] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!ENDPOINT_NAME.test(name))
+      throw new ConfigError(`${variable} names must be letters, digits, ".", "_" or "-" (1 to 64)`);
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry))
+      throw new ConfigError(`${variable}.${name} must be an object with a url`);
+    const e = entry as Record<string, unknown>;
+    for (const key of Object.keys(e))
+      if (!["url", "authHeader", "timeoutMs", "minBytesPerSecond"].includes(key))
+        throw new ConfigError(
+          `${variable}.${name} takes url, authHeader, timeoutMs and minBytesPerSecond only`,
+        );
+    if (!httpUrl(e.url)) throw new ConfigError(`${variable}.${name}.url must be an http(s) URL`);
+    if (e.authHeader !== undefined && !validAuthHeader(e.authHeader))
+      throw new ConfigError(`${variable}.${name}.authHeader must look like "Name: value"`);
+    const int = (key: "timeoutMs" | "minBytesPerSecond", fallback: number, min: number) => {
+      const v = e[key];
+      if (v === undefined) return fallback;
+      if (typeof v !== "number" || !Number.isInteger(v) || v < min)
+        throw new ConfigError(`${variable}.${name}.${key} must be an integer of at least ${min}`);
+      return v;
+    };
+    out.push(
+      Object.freeze({
+        name,
+        url: e.url as string,
+        ...(e.authHeader !== undefined ? { authHeader: e.authHeader as string } : {}),
+        timeoutMs: int("timeoutMs", defaults.timeoutMs, 100),
+        minBytesPerSecond: int("minBytesPerSecond", defaults.minBytesPerSecond, 0),
+      }),
+    );
+  }
+  return out;
+}
+
+function validAuthHeader(value: unknown): value is string {
+  return typeof value === "string" && /^[A-Za-z0-9-]+:\s*\S/.test(value) && !/[\r\n]/.test(value);
+}
+
+function onOff(env: Env, name: string): boolean {
+  const value = (env[name] ?? "off").toLowerCase();
+  if (value === "on" || value === "off" || value === "") return value === "on";
+  throw new ConfigError(`${name} must be "on" or "off"`);
+}
+
 function authHeader(env: Env): string | undefined {
   const value = env.DESTINATION_AUTH_HEADER;
   if (!value) return undefined;
@@ -144,6 +249,28 @@ export function loadConfig(env: Env = process.env): Config {
     );
   if (!/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(defaultProfile))
     throw new ConfigError("DEFAULT_PROFILE is not a profile name");
+  const destinationStowUrl = destinationUrl(env);
+  const destinationAuthHeader = authHeader(env);
+  const destinationTimeoutMs = integer(env, "DESTINATION_TIMEOUT_MS", 30_000, 100);
+  const destinationMinRate = integer(env, "DESTINATION_MIN_RATE", MiB, 0);
+  const timing = { timeoutMs: destinationTimeoutMs, minBytesPerSecond: destinationMinRate };
+  const named = endpoints(env, "DESTINATIONS", timing);
+  if (destinationStowUrl !== undefined && named.some((d) => d.name === "default"))
+    throw new ConfigError('DESTINATIONS must not name "default" when DESTINATION_STOW_URL is set');
+  const destinations: Endpoint[] = destinationStowUrl
+    ? [
+        Object.freeze({
+          name: "default",
+          url: destinationStowUrl,
+          ...(destinationAuthHeader ? { authHeader: destinationAuthHeader } : {}),
+          ...timing,
+        }),
+        ...named,
+      ]
+    : named;
+  const store = sessionStore(env);
+  if (onOff(env, "JOBS") && store === "memory")
+    throw new ConfigError("JOBS=on needs SESSION_STORE to be a redis:// URL (the queue lives there)");
   return Object.freeze({
     port: integer(env, "PORT", 8080, 0, 65535),
     host,
@@ -163,14 +290,23 @@ export function loadConfig(env: Env = process.env): Config {
     minBodyRate: integer(env, "MIN_BODY_RATE", 16 * 1024, 0),
     bodyRateWindowMs: integer(env, "BODY_RATE_WINDOW_MS", 10_000, 100),
     maxReceivingBytes,
-    sessionStore: sessionStore(env),
+    sessionStore: store,
     sessionTtlSeconds: integer(env, "SESSION_TTL_SECONDS", 3600, 1),
     maxSessionBytes: bytes(env, "MAX_SESSION_BYTES", 2048 * MiB),
     maxStoreBytes: bytes(env, "MAX_STORE_BYTES", 8192 * MiB),
     apiTokens: apiTokens(env),
-    destinationStowUrl: destinationUrl(env),
-    destinationAuthHeader: authHeader(env),
-    destinationTimeoutMs: integer(env, "DESTINATION_TIMEOUT_MS", 30_000, 100),
-    destinationMinRate: integer(env, "DESTINATION_MIN_RATE", MiB, 0),
+    destinationStowUrl,
+    destinationAuthHeader,
+    destinationTimeoutMs,
+    destinationMinRate,
+    destinations: Object.freeze(destinations),
+    jobs: onOff(env, "JOBS"),
+    jobLockMs: integer(env, "JOB_LOCK_MS", 30_000, 1000),
+    jobAttempts: integer(env, "JOB_ATTEMPTS", 10, 1, 100),
+    jobBackoffMs: integer(env, "JOB_BACKOFF_MS", 1000, 10),
+    mappingExport: onOff(env, "MAPPING_EXPORT"),
+    sources: Object.freeze(
+      endpoints(env, "SOURCES", { timeoutMs: destinationTimeoutMs, minBytesPerSecond: 0 }),
+    ),
   });
 }

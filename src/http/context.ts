@@ -3,7 +3,8 @@ import type { FastifyRequest } from "fastify";
 import type { Config } from "../config.js";
 import type { SessionService } from "../sessions/service.js";
 import type { Owner } from "./auth.js";
-import type { Forwarder } from "./dicomweb.js";
+import type { ForwardingService } from "../dicomweb/forwarding.js";
+import type { JobService } from "../jobs/service.js";
 import type { AnonymizedChunks, InstanceOutcome } from "../engine/anonymize.js";
 import type { EnginePool } from "../engine/pool.js";
 import type { ProfileRegistry } from "../profiles/registry.js";
@@ -33,7 +34,10 @@ export interface AppContext {
   readonly sessions: SessionService;
   /** The session store answers (Redis reachable). */
   readonly storeReady: () => Promise<boolean>;
-  readonly forwarder: Forwarder;
+  /** Named STOW-RS destinations: STOW-RS, commit?destination= and jobs forward through it. */
+  readonly forwarding: ForwardingService;
+  /** Jobs on the BullMQ queue; undefined with the memory session store (the routes answer 503). */
+  readonly jobs: JobService | undefined;
 }
 
 declare module "fastify" {

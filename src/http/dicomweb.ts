@@ -9,7 +9,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AnonymizedInstance } from "../engine/anonymize.js";
 import { readInstanceHeader, type InstanceHeader } from "../dicom/instance-header.js";
-import { forwardInstances, type Destination } from "../dicomweb/stow-client.js";
 import {
   FailureReason,
   stowResponse,
@@ -67,74 +66,39 @@ function sendStow(
     .send(JSON.stringify(stowResponse(referenced, failed, retrieveURL)));
 }
 
-export interface Forwarder {
-  readonly destination: Destination | undefined;
-  forwardSession(reply: FastifyReply, id: string, owner: Owner, name: string): Promise<FastifyReply>;
-}
-
-export function makeForwarder(ctx: Omit<AppContext, "forwarder">): Forwarder {
-  const destination: Destination | undefined = ctx.config.destinationStowUrl
-    ? {
-        name: "default",
-        url: ctx.config.destinationStowUrl,
-        authHeader: ctx.config.destinationAuthHeader,
-        timeoutMs: ctx.config.destinationTimeoutMs,
-        minBytesPerSecond: ctx.config.destinationMinRate,
-      }
-    : undefined;
-  return {
-    destination,
-    /**
-     * POST /sessions/{id}/commit?destination=<name>: forward the staged instances by STOW-RS, under
-     * the session's lease (a concurrent commit is a 409). Only what the destination has not
-     * acknowledged yet is sent; the response covers the whole session.
-     */
-    async forwardSession(reply, id, owner, name) {
-      if (name !== "default" || !destination)
-        throw notFound(
-          'the destination parameter names no configured destination (DESTINATION_STOW_URL gives "default")',
-        );
-      let problem: string | undefined;
-      const failures = new Map<string, number>();
-      const { meta, audit, outputs, sent } = await ctx.sessions.forward(id, owner, async (pending) => {
-        const result = await forwardInstances(destination, pending);
-        if (!result.reached || result.status >= 500) problem = result.problem ?? `status ${result.status}`;
-        for (const [uid, reason] of result.failed) failures.set(uid, reason);
-        return result;
-      });
-      const referenced: StowReference[] = [];
-      const failed: StowFailure[] = [];
-      for (const o of outputs) {
-        const info = meta.instances[o.position];
-        if (info?.acknowledged)
-          referenced.push({ sopClassUID: info.sopClassUID, sopInstanceUID: o.sopInstanceUID });
-        else
-          failed.push({
-            sopClassUID: info?.sopClassUID ?? "",
-            sopInstanceUID: o.sopInstanceUID,
-            reason: failures.get(o.sopInstanceUID) ?? FailureReason.processingFailure,
-          });
-      }
-      const newly = sent.filter((o) => meta.instances[o.position]?.acknowledged).length;
-      ctx.metrics.instances.inc(
-        { profile: profileLabel(ctx.registry, audit.profile.name), outcome: "forwarded" },
-        newly,
-      );
-      if (problem !== undefined && failed.length > 0)
-        throw new HttpProblem(
-          502,
-          "Bad Gateway",
-          `the destination did not take the instances (${problem}); what it acknowledged is recorded, retry later`,
-        );
-      reply.header("location", `/sessions/${id}`);
-      return sendStow(reply, referenced, failed);
-    },
-  };
+/**
+ * POST /sessions/{id}/commit?destination=<name>: the forwarding service sends what the destination
+ * has not acknowledged yet; this maps its result to the Store Instances Response (502 when the
+ * destination could not take what is left).
+ */
+export async function commitToDestination(
+  ctx: AppContext,
+  reply: FastifyReply,
+  id: string,
+  owner: Owner,
+  name: string,
+): Promise<FastifyReply> {
+  const result = await ctx.forwarding.forwardSession(id, owner, name);
+  ctx.metrics.instances.inc(
+    { profile: profileLabel(ctx.registry, result.profileName), outcome: "forwarded" },
+    result.newly,
+  );
+  if (result.problem !== undefined)
+    throw new HttpProblem(
+      502,
+      "Bad Gateway",
+      `the destination did not take the instances (${result.problem}); what it acknowledged is recorded, retry later`,
+    );
+  reply.header("location", `/sessions/${id}`);
+  return sendStow(reply, result.referenced, result.failed);
 }
 
 export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const stow = async (
-    request: FastifyRequest<{ Params: { profile?: string; study?: string } }>,
+    request: FastifyRequest<{
+      Params: { profile?: string; study?: string };
+      Querystring: { destination?: string };
+    }>,
     reply: FastifyReply,
   ) => {
     const owner = ctx.authenticate(request);
@@ -146,6 +110,11 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
       throw notAcceptable("STOW-RS answers application/dicom+json");
     const choice = namedProfile(ctx.registry, request.params.profile ?? ctx.config.defaultProfile);
     const expectedStudy = request.params.study;
+    // ?destination=NAME forwards to a named destination; without it, "default" if configured.
+    const destination =
+      request.query.destination !== undefined
+        ? ctx.forwarding.destination(request.query.destination)
+        : ctx.forwarding.defaultDestination;
     const { limits, release } = ctx.upload();
     try {
       const failed: StowFailure[] = [];
@@ -179,7 +148,7 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
         for await (const { part } of screened()) yield part;
       };
 
-      if (!ctx.forwarder.destination) {
+      if (!destination) {
         // No destination: the study waits in a session for review (preview / apply / commit).
         const { meta, rejected } = await ctx.sessions
           .create(screenedParts(), owner)
@@ -234,12 +203,11 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
       }
       if (done.length === 0) return sendStow(reply, [], failed);
 
-      const forward = await forwardInstances(
-        ctx.forwarder.destination,
+      const forward = await ctx.forwarding.forward(
+        destination.name,
         done.map((d) => ({ sopInstanceUID: d.outcome.sopInstanceUID, data: d.outcome.output })),
       );
-      const destinationStudy = (study: string) =>
-        `${ctx.forwarder.destination!.url.replace(/\/+$/, "")}/${study}`;
+      const destinationStudy = (study: string) => `${destination.url.replace(/\/+$/, "")}/${study}`;
       const referenced: StowReference[] = [];
       const leftover: Array<{ header: InstanceHeader; outcome: AnonymizedInstance }> = [];
       for (const d of done) {
@@ -261,7 +229,7 @@ export default async function dicomwebRoutes(app: FastifyInstance, ctx: AppConte
       ctx.metrics.instances.inc({ profile: choice.label, outcome: "forwarded" }, referenced.length);
       if (leftover.length > 0) {
         // Nothing is lost: the de-identified instances the destination did not take wait in a
-        // session; POST /sessions/{id}/commit?destination=default retries.
+        // session; POST /sessions/{id}/commit?destination=<the same name> retries.
         const audit = buildAudit(
           choice.plan,
           leftover.map((l) => l.outcome),

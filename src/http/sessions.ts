@@ -11,6 +11,7 @@ import { negotiate } from "./negotiate.js";
 import { badRequest, notAcceptable } from "./problem.js";
 import { customProfile, namedProfile, profileLabel, type ProfileChoice } from "./profile-choice.js";
 import { sendResult } from "./send-result.js";
+import { commitToDestination } from "./dicomweb.js";
 
 /** A custom profile sent as a session preview or apply body. */
 const MAX_PROFILE_BYTES = 1024 * 1024;
@@ -153,7 +154,7 @@ export default async function sessionRoutes(app: FastifyInstance, ctx: AppContex
     async (request, reply) => {
       const who = owner(request);
       if (request.query.destination !== undefined)
-        return ctx.forwarder.forwardSession(reply, request.params.id, who, request.query.destination);
+        return commitToDestination(ctx, reply, request.params.id, who, request.query.destination);
       const format = negotiate(request.headers.accept);
       const { audit, outputs } = await sessions.commit(request.params.id, who);
       const label = profileLabel(ctx.registry, audit.profile.name);

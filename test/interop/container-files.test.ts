@@ -31,7 +31,7 @@ describe("Dockerfile", () => {
 const HAVE_COMPOSE = requireTool("docker-compose", "docker-compose");
 
 describe.runIf(HAVE_COMPOSE)("docker-compose.yml", () => {
-  it("is valid, and defines the service, Orthanc with DICOMweb and Redis", () => {
+  it("is valid, and defines the service, job workers, Orthanc with DICOMweb and Redis", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compose-"));
     fs.copyFileSync(path.join(ROOT, "docker-compose.yml"), path.join(dir, "docker-compose.yml"));
     fs.writeFileSync(path.join(dir, ".env"), "UID_SECRET=test\n");
@@ -45,7 +45,7 @@ describe.runIf(HAVE_COMPOSE)("docker-compose.yml", () => {
     ]);
     fs.rmSync(dir, { recursive: true });
     expect(r.stderr).toBe("");
-    expect(r.stdout.trim().split("\n").sort()).toEqual(["anonymizer", "orthanc", "redis"]);
+    expect(r.stdout.trim().split("\n").sort()).toEqual(["anonymizer", "orthanc", "redis", "worker"]);
   });
 });
 

@@ -42,6 +42,30 @@ describe("configuration", () => {
     [{ MAX_RECEIVING_BYTES: "1GiB" }, /MAX_RECEIVING_BYTES must be at least MAX_PART_BYTES/],
     [{ MIN_BODY_RATE: "-1" }, /MIN_BODY_RATE must be an integer/],
     [{ DESTINATION_MIN_RATE: "fast" }, /DESTINATION_MIN_RATE must be an integer/],
+    [{ DESTINATIONS: "{not json s3cr3t" }, /DESTINATIONS must be a JSON object/],
+    [{ DESTINATIONS: '["http://pacs/studies"]' }, /DESTINATIONS must be a JSON object/],
+    [{ DESTINATIONS: '{"a b":{"url":"http://pacs/studies"}}' }, /DESTINATIONS names must be/],
+    [{ DESTINATIONS: '{"trial":{"url":"ftp://s3cr3t@pacs/x"}}' }, /DESTINATIONS\.trial\.url must be an http/],
+    [
+      { DESTINATIONS: '{"trial":{"url":"http://pacs/studies","authHeader":"s3cr3t-token"}}' },
+      /DESTINATIONS\.trial\.authHeader must look like/,
+    ],
+    [
+      { DESTINATIONS: '{"trial":{"url":"http://pacs/studies","timeoutMs":5}}' },
+      /DESTINATIONS\.trial\.timeoutMs must be an integer of at least 100/,
+    ],
+    [
+      { DESTINATIONS: '{"trial":{"url":"http://pacs/studies","password":"s3cr3t"}}' },
+      /DESTINATIONS\.trial takes url, authHeader/,
+    ],
+    [
+      { DESTINATION_STOW_URL: "http://a/studies", DESTINATIONS: '{"default":{"url":"http://b/studies"}}' },
+      /DESTINATIONS must not name "default"/,
+    ],
+    [{ JOBS: "yes" }, /JOBS must be "on" or "off"/],
+    [{ MAPPING_EXPORT: "true" }, /MAPPING_EXPORT must be "on" or "off"/],
+    [{ JOB_ATTEMPTS: "0" }, /JOB_ATTEMPTS must be an integer from 1 to 100/],
+    [{ SOURCES: '{"pacs":{"url":"not a url s3cr3t"}}' }, /SOURCES\.pacs\.url must be an http/],
   ])("rejects %j naming the variable, never echoing its value", (env, message) => {
     let error: unknown;
     try {
@@ -53,6 +77,54 @@ describe("configuration", () => {
     expect((error as Error).message).toMatch(message);
     for (const value of Object.values(env))
       if (!/^\d+$/.test(value)) expect((error as Error).message).not.toContain(value);
+  });
+
+  it("names destinations: default from DESTINATION_STOW_URL, the rest from DESTINATIONS", () => {
+    const c = loadConfig({
+      DESTINATION_STOW_URL: "http://pacs/studies",
+      DESTINATION_AUTH_HEADER: "Authorization: Bearer one",
+      DESTINATION_TIMEOUT_MS: "5000",
+      DESTINATIONS: JSON.stringify({
+        trial: { url: "https://archive/dicom-web/studies", authHeader: "X-Key: two", timeoutMs: 9000 },
+      }),
+      SOURCES: JSON.stringify({ pacs: { url: "http://orthanc:8042/dicom-web" } }),
+    });
+    expect(c.destinations).toEqual([
+      {
+        name: "default",
+        url: "http://pacs/studies",
+        authHeader: "Authorization: Bearer one",
+        timeoutMs: 5000,
+        minBytesPerSecond: 1024 * 1024,
+      },
+      {
+        name: "trial",
+        url: "https://archive/dicom-web/studies",
+        authHeader: "X-Key: two",
+        timeoutMs: 9000,
+        minBytesPerSecond: 1024 * 1024,
+      },
+    ]);
+    expect(c.sources).toEqual([
+      { name: "pacs", url: "http://orthanc:8042/dicom-web", timeoutMs: 5000, minBytesPerSecond: 0 },
+    ]);
+    // Without DESTINATION_STOW_URL, DESTINATIONS may define "default" itself.
+    expect(
+      loadConfig({ DESTINATIONS: '{"default":{"url":"http://b/studies"}}' }).destinations.map((d) => d.name),
+    ).toEqual(["default"]);
+    expect(loadConfig({}).destinations).toEqual([]);
+  });
+
+  it("jobs: off by default, on with a Redis store", () => {
+    expect(loadConfig({})).toMatchObject({
+      mappingExport: false,
+      jobs: false,
+      jobLockMs: 30_000,
+      jobAttempts: 10,
+      jobBackoffMs: 1000,
+    });
+    expect(loadConfig({ JOBS: "on", SESSION_STORE: "redis://127.0.0.1:6379" }).jobs).toBe(true);
+    expect(() => loadConfig({ JOBS: "on" })).toThrow(/JOBS=on needs SESSION_STORE to be a redis/);
   });
 
   it("a secret is never part of an error", () => {

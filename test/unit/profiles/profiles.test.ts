@@ -24,7 +24,7 @@ const ok = { name: "p", description: "d", version: "1" };
 describe("profile files", () => {
   it("every shipped profile loads and compiles", () => {
     const registry = ProfileRegistry.load();
-    expect(registry.names().sort()).toEqual(["basic", "hipaa", "pixel"]);
+    expect(registry.names().sort()).toEqual(["basic", "hipaa", "pixel", "tcia"]);
     for (const summary of registry.list()) expect(summary.ruleCount).toBeGreaterThan(0);
     expect(registry.list().find((p) => p.name === "hipaa")).toMatchObject({
       extends: "basic",
