@@ -235,8 +235,9 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
     );
   };
   app.addHook("onRequest", async (request, reply) => {
-    // After a complete response, onResponse has recorded it already ('finish' comes before 'close').
-    reply.raw.once("close", () => record(request, reply, true));
+    // 'close' can run before the (async) onResponse hook of a complete response: only a response
+    // that never finished was cut short.
+    reply.raw.once("close", () => record(request, reply, !reply.raw.writableFinished));
   });
   app.addHook("onResponse", async (request, reply) =>
     record(request, reply, !(reply.raw.writableFinished || reply.raw.writableEnded)),

@@ -4,6 +4,7 @@
  */
 import { execFile, execFileSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -158,6 +159,28 @@ describe("clients that hang up mid-upload (a real socket)", () => {
       socket.destroy();
     }
   }
+
+  it("a complete request over a real socket, closed by the client after its answer, is completed, not aborted", async () => {
+    const answer = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        { port, host: "127.0.0.1", path: "/profiles", headers: { connection: "close" } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+    expect(answer).toBe(200);
+    await new Promise((r) => setTimeout(r, 200));
+    const line = a.logs
+      .flatMap((l) => l.split("\n"))
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((l) => l.route === "/profiles");
+    expect(line).toMatchObject({ msg: "request completed", status: 200 });
+  });
 
   it("logs them as aborted (not as errors) and counts them apart from 5xx in /metrics", async () => {
     const related = multipart([{ type: "application/dicom", data: MR }]);
