@@ -40,6 +40,8 @@ export function streamResult(reply: FastifyReply, format: "related" | "zip"): St
   const boundary = `dwanon-${crypto.randomBytes(16).toString("hex")}`;
   const zip = format === "zip" ? new yazl.ZipFile() : undefined;
   const seen = new Map<string, number>();
+  /** The inputs that completed before a failure, so a failed answer still accounts for them. */
+  const done: Array<{ index: number; status: string; sopInstanceUID?: string; reason?: string }> = [];
   const aborted = () => reply.raw.destroyed || out.destroyed;
 
   const start = () => {
@@ -84,7 +86,11 @@ export function streamResult(reply: FastifyReply, format: "related" | "zip"): St
   return {
     started: () => started,
     async write(outcome, index) {
-      if (outcome.status !== "anonymized") return;
+      if (outcome.status !== "anonymized") {
+        done.push({ index, status: "failed", reason: outcome.reason });
+        return;
+      }
+      done.push({ index, status: "anonymized", sopInstanceUID: outcome.sopInstanceUID });
       start();
       if (aborted()) throw new Error("the client closed the connection");
       if (zip) {
@@ -125,7 +131,15 @@ export function streamResult(reply: FastifyReply, format: "related" | "zip"): St
     fail(detail) {
       summary("error");
       if (!zip && !aborted()) {
-        const problem = { type: "about:blank", title: "Internal Server Error", status: 500, detail };
+        // Completed inputs by index (reasons name tags and counts, never values); the rest never completed.
+        const instances = [...done].sort((a, b) => a.index - b.index);
+        const problem = {
+          type: "about:blank",
+          title: "Internal Server Error",
+          status: 500,
+          detail,
+          instances,
+        };
         part("application/problem+json", [Buffer.from(JSON.stringify(problem))]);
       }
       // Let the last part reach the socket, then abort: a client sees the body end early.

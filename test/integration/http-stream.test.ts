@@ -252,6 +252,10 @@ print(json.dumps({"names": names, "audit": json.loads(z.read(names[-1])), "dicm"
     expect(ended.complete).toBe(false);
     const text = ended.body.toString("latin1");
     expect(text).toContain("Content-Type: application/problem+json");
+    const problem = JSON.parse(text.slice(text.lastIndexOf("\r\n\r\n{") + 4).split("\r\n")[0]!) as {
+      instances: Array<{ index: number; status: string }>;
+    };
+    expect(problem.instances).toEqual([expect.objectContaining({ index: 0, status: "anonymized" })]);
     expect(text).not.toMatch(/--dwanon-[0-9a-f]+--/);
   }, 60_000);
 
