@@ -25,11 +25,19 @@ export interface Processed {
   readonly outcomes: Array<AnonymizedChunks | FailedInstance>;
 }
 
+/**
+ * Called with each outcome as it completes (completion order), before the next instance may start
+ * once the in-flight bound is reached: a streaming response writes it here and awaits the socket, so
+ * a slow reader slows the upload. The outcome kept for the audit then drops the output's chunks.
+ */
+export type OnOutcome = (outcome: AnonymizedChunks | FailedInstance, index: number) => Promise<void>;
+
 export async function processUpload(
   request: FastifyRequest,
   deps: ProcessDeps,
   profileName: string | undefined,
   defaultProfile: string,
+  onOutcome?: OnOutcome,
 ): Promise<Processed> {
   let choice: ProfileChoice | undefined = profileName ? namedProfile(deps.registry, profileName) : undefined;
   const pending: Array<Promise<AnonymizedChunks | FailedInstance>> = [];
@@ -44,7 +52,14 @@ export async function processUpload(
     }
     choice ??= namedProfile(deps.registry, defaultProfile);
     // The upload's memory moves to the worker and comes back as the output's pixel data.
-    const task = deps.engine.anonymizeChunks(part.data, choice.ref);
+    const index = pending.length;
+    const anonymized = deps.engine.anonymizeChunks(part.data, choice.ref);
+    const task = onOutcome
+      ? anonymized.then(async (o) => {
+          await onOutcome(o, index);
+          return o.status === "anonymized" ? { ...o, chunks: [] } : o;
+        })
+      : anonymized;
     pending.push(task);
     await inFlight.add(task);
   }
