@@ -21,7 +21,7 @@ import {
 import { asciiValue, encodeValue } from "../dicom/values.js";
 import { CHARSET_VRS, SINGLE_VALUE_TEXT_VRS } from "../dicom/vr.js";
 import { DeidentificationError } from "../errors.js";
-import type { ActionName, AuditActionName } from "../profiles/types.js";
+import type { ActionName, AuditActionName, RuleAction } from "../profiles/types.js";
 import { applyAction, describeValue, type ValueContext } from "./actions.js";
 import { identifierMatcher } from "./clean-text.js";
 import { METHOD_TAGS, methodElements } from "./deidentification-method.js";
@@ -37,7 +37,7 @@ import {
   vocabularyOf,
   type NeedleMatcher,
 } from "./identifiers.js";
-import { privateRuleFor, publicRuleFor, type CompiledRule, type Plan } from "./plan.js";
+import { privateRuleFor, publicRuleFor, type CompiledLookup, type CompiledRule, type Plan } from "./plan.js";
 import type { UidMapper } from "./uid-map.js";
 
 export interface AuditEntry {
@@ -79,6 +79,8 @@ interface Walk {
   readonly dateShiftDays: (maxDays: number) => number;
   /** Record before/after text in the audit (a batch run without an audit file only counts changes). */
   readonly auditValues: boolean;
+  /** The input's top-level elements: a lookup's key attribute is read there, as it was. */
+  readonly topLevel: readonly DataElement[];
 }
 
 export function applyPlan(
@@ -96,6 +98,7 @@ export function applyPlan(
     originals: [],
     generatedPaths: new Set(),
     auditValues,
+    topLevel: dataset,
     identifiers: () => {
       if (matcher === null)
         matcher = identifierMatcher(
@@ -485,8 +488,14 @@ function applyRule(
   };
   let outcome;
   let action: ActionName = rule.action;
+  let effective: RuleAction = rule;
+  if (rule.lookupTable) {
+    const looked = lookedUp(rule, rule.lookupTable, e, value, walk, charset);
+    effective = looked.rule;
+    reason ??= looked.reason;
+  }
   try {
-    outcome = applyAction(value, rule, ctx);
+    outcome = applyAction(value, effective, ctx);
   } catch (error) {
     // An action that does not fit the VR the value was encoded with (a date rule on a DS, cleanText
     // on a binary VR): the value is emptied instead, which is always safe, and the audit says why.
@@ -515,6 +524,43 @@ function applyRule(
   remember(walk, e, value);
   if (rule.action !== "cleanText") walk.generatedPaths.add(path);
   return next;
+}
+
+/**
+ * A rule with a lookup table: the new value is the table's entry for the key (the original value of
+ * the key attribute, or of the element itself). A miss fails the instance or falls back, as the rule
+ * says. Reasons name the tag and the table, never the key or the value.
+ */
+function lookedUp(
+  rule: CompiledRule,
+  lookup: CompiledLookup,
+  e: DataElement,
+  value: Uint8Array,
+  walk: Walk,
+  charset: Charset,
+): { rule: RuleAction; reason?: string } {
+  let key: string;
+  if (lookup.keyTag === undefined) key = describeValue(value, e.vr, charset).trim();
+  else {
+    const source = walk.topLevel.find((x) => x.tag === lookup.keyTag);
+    key = source?.value
+      ? describeValue(source.value, source.vr, charsetIn(walk.topLevel, DEFAULT_CHARSET)).trim()
+      : "";
+  }
+  const hit = key === "" ? undefined : lookup.entries.get(key);
+  if (hit !== undefined) return { rule: { action: "replace", value: hit } };
+  const { lookup: _spec, ...withoutLookup } = rule;
+  switch (lookup.onMissing) {
+    case "pseudonym":
+      return {
+        rule: { action: "pseudonym", ...(rule.prefix !== undefined ? { prefix: rule.prefix } : {}) },
+        reason: `not in lookup table ${lookup.name}: pseudonym`,
+      };
+    case "keep-rule-default":
+      return { rule: withoutLookup, reason: `not in lookup table ${lookup.name}: the rule's ${rule.action}` };
+    default:
+      throw new DeidentificationError(`${tagParen(e.tag)}: no entry in lookup table ${lookup.name}`);
+  }
 }
 
 function record(

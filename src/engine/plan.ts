@@ -21,6 +21,8 @@ import type { PixelConfig } from "../pixel/config.js";
 import {
   OPTION_CODES,
   type ActionName,
+  type LookupOnMissing,
+  type LookupTableSpec,
   type OptionName,
   type ProfileFile,
   type ProfileRule,
@@ -30,6 +32,16 @@ import {
 export interface CompiledRule extends RuleAction {
   /** Human-readable selector, for the compiled-rules listing. */
   readonly selector: string;
+  /** The rule's `lookup`, resolved: its table's entries and the key attribute's tag. */
+  readonly lookupTable?: CompiledLookup;
+}
+
+export interface CompiledLookup {
+  readonly name: string;
+  readonly entries: ReadonlyMap<string, string>;
+  /** The top-level attribute whose original value is the key; undefined: the element itself. */
+  readonly keyTag?: Tag;
+  readonly onMissing: LookupOnMissing;
 }
 
 export interface MethodCode {
@@ -100,6 +112,28 @@ interface Layered {
   base: RuleAction;
   options?: ProfileRule["options"];
   selector: string;
+  /** The lookup tables of the layer the rule comes from (a rule names its own profile's tables). */
+  tables?: ProfileFile["lookupTables"];
+}
+
+const tableCache = new WeakMap<LookupTableSpec, ReadonlyMap<string, string>>();
+
+function compileLookup(rule: RuleAction, tables: ProfileFile["lookupTables"]): CompiledLookup | undefined {
+  if (!rule.lookup) return undefined;
+  const spec = tables?.[rule.lookup.table];
+  // validate.ts refuses a rule that names a table its profile does not have.
+  if (!spec?.rows) throw new Error(`lookup table ${rule.lookup.table} was not validated`);
+  let entries = tableCache.get(spec);
+  if (!entries) {
+    entries = new Map(spec.rows.map(([k, v]) => [k, v]));
+    tableCache.set(spec, entries);
+  }
+  return {
+    name: rule.lookup.table,
+    entries,
+    ...(rule.lookup.key !== undefined ? { keyTag: tagOfKeyword(rule.lookup.key) } : {}),
+    onMissing: rule.lookup.onMissing ?? "fail",
+  };
 }
 
 function selectorKey(rule: ProfileRule): string {
@@ -121,9 +155,11 @@ function describe(rule: ProfileRule): string {
 }
 
 function actionOf(spec: RuleAction): RuleAction {
-  const { action, value, maxYears, prefix, fallback, maxDays } = spec;
+  const { action, value, maxYears, prefix, fallback, maxDays, lookup } = spec;
   return Object.fromEntries(
-    Object.entries({ action, value, maxYears, prefix, fallback, maxDays }).filter(([, v]) => v !== undefined),
+    Object.entries({ action, value, maxYears, prefix, fallback, maxDays, lookup }).filter(
+      ([, v]) => v !== undefined,
+    ),
   ) as unknown as RuleAction;
 }
 
@@ -149,13 +185,24 @@ export function compilePlan(chain: readonly ProfileFile[]): Plan {
       const base = actionOf(rule);
       const selector = `VR ${[...vrs].join("/")}`;
       for (const tag of tagsWithVr(vrs)) {
-        if (!isPrivateGroup(groupOf(tag))) rules.set(`tag:${tag}`, { base, selector });
+        if (!isPrivateGroup(groupOf(tag)))
+          rules.set(`tag:${tag}`, { base, selector, tables: layer.lookupTables });
       }
-      for (const vr of vrs) byVr.set(vr, Object.freeze({ ...actionOf(rule), selector: `VR ${vr}` }));
+      const lookupTable = compileLookup(base, layer.lookupTables);
+      for (const vr of vrs)
+        byVr.set(
+          vr,
+          Object.freeze({ ...actionOf(rule), selector: `VR ${vr}`, ...(lookupTable ? { lookupTable } : {}) }),
+        );
     }
     for (const rule of layer.rules) {
       if (rule.vr) continue;
-      rules.set(selectorKey(rule), { base: actionOf(rule), options: rule.options, selector: describe(rule) });
+      rules.set(selectorKey(rule), {
+        base: actionOf(rule),
+        options: rule.options,
+        selector: describe(rule),
+        tables: layer.lookupTables,
+      });
     }
     for (const option of layer.options ?? []) options.add(option);
     privateDefault = layer.defaults?.private ?? privateDefault;
@@ -183,7 +230,12 @@ export function compilePlan(chain: readonly ProfileFile[]): Plan {
   const patterns: Array<{ mask: number; value: number; rule: CompiledRule }> = [];
   const privateRules = new Map<string, CompiledRule>();
   for (const [key, layered] of rules) {
-    const compiled: CompiledRule = Object.freeze({ ...layered.base, selector: layered.selector });
+    const lookupTable = compileLookup(layered.base, layered.tables);
+    const compiled: CompiledRule = Object.freeze({
+      ...layered.base,
+      selector: layered.selector,
+      ...(lookupTable ? { lookupTable } : {}),
+    });
     if (key.startsWith("tag:")) exact.set(Number(key.slice(4)), compiled);
     else if (key.startsWith("pattern:")) patterns.push({ ...patternMask(key.slice(8)), rule: compiled });
     else privateRules.set(key.slice(8), compiled);

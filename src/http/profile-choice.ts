@@ -48,6 +48,7 @@ const FORMAT_FIELDS = new Set<string>([
   ...["edition", "burnedInAnnotation", "rules", "private", "unlisted", "id", "act"],
   ...["tag", "keyword", "vr", "pattern", "privateCreator", "group", "element", "action", "value"],
   ...["maxYears", "prefix", "fallback", "maxDays", "note"],
+  ...["lookupTables", "lookup", "table", "key", "onMissing", "rows", "file"],
   ...OPTION_NAMES,
 ]);
 
@@ -71,6 +72,13 @@ const FIXED_MESSAGE = new RegExp(
       "must be 1-64 letters, digits, '\\.', '_' or '-'",
       'must be "reject" or "allow"',
       'must be "keep" or "remove"',
+      'only "replace" and "pseudonym" take a lookup',
+      "must be one of fail, pseudonym, keep-rule-default",
+      "must name a public attribute",
+      "needs either file or rows",
+      "a profile sent with a request can only have inline rows, not files",
+      "has more than \\d+ rows",
+      "rows\\[\\d+\\]: (?:has \\d+ columns, expected 2 \\(original, new\\)|an empty original or new value|a value longer than \\d+ characters|a backslash or control character|a duplicate original value)",
     ].join("|") +
     ")$",
 );
@@ -86,6 +94,7 @@ const VALUE_MESSAGE: ReadonlyArray<readonly [RegExp, string]> = [
   [/ is not a tag like /, "not a tag like (0010,0010)"],
   [/ is not the keyword of /, "not the keyword of that tag"],
   [/ extends itself$/, "a profile that extends itself"],
+  [/^no lookup table /, "no lookup table of that name in this profile"],
 ];
 
 /**
@@ -98,9 +107,13 @@ export function customProfileProblem(error: ProfileError): string {
   const path = at < 0 ? "" : error.where.slice(at);
   const message = error.message.slice(error.where.length + 2);
   let safe = "$";
+  let previous = "";
   for (const part of path.slice(1).match(/\.[^.[]+|\[\d+\]/g) ?? []) {
-    if (part.startsWith("[") || FORMAT_FIELDS.has(part.slice(1))) safe += part;
+    // A table's name is the profile's own word: it is not echoed.
+    if (previous === ".lookupTables") safe += ".<table>";
+    else if (part.startsWith("[") || FORMAT_FIELDS.has(part.slice(1))) safe += part;
     else return `invalid custom profile: ${safe} has a field that is not part of the profile format`;
+    previous = part;
   }
   if (FIXED_MESSAGE.test(message)) return `invalid custom profile: ${safe}: ${message}`;
   const known = VALUE_MESSAGE.find(([re]) => re.test(message));

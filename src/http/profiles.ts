@@ -7,7 +7,8 @@ import type { AppContext } from "./context.js";
 import { notFound } from "./problem.js";
 
 function compiledRules(plan: Plan): Array<Record<string, unknown>> {
-  const strip = ({ selector: _s, ...action }: CompiledRule) => action;
+  // A lookup table's entries re-identify: the listing names the table (the rule's `lookup`), never its rows.
+  const strip = ({ selector: _s, lookupTable: _l, ...action }: CompiledRule) => action;
   return [
     ...[...plan.exact]
       .sort(([a], [b]) => a - b)

@@ -99,7 +99,9 @@ export function readProfileFile(file: string): ProfileFile {
   } catch (error) {
     throw new ProfileError(`${file}: $`, `is not valid JSON (${(error as Error).message})`);
   }
-  return validateProfile(json, file, path.basename(file, ".json"));
+  return validateProfile(json, file, path.basename(file, ".json"), {
+    baseDir: path.dirname(path.resolve(file)),
+  });
 }
 
 /** [root, ..., profile]: follows `extends`, refusing unknown parents and cycles. */

@@ -54,6 +54,31 @@ export interface RuleAction {
   readonly fallback?: string;
   /** shiftDate: dates move back by 1..maxDays days, the same for every date of one patient. */
   readonly maxDays?: number;
+  /** replace / pseudonym: the new value comes from one of the profile's lookup tables. */
+  readonly lookup?: RuleLookup;
+}
+
+/** What a rule does when the key is not in its lookup table. */
+export const LOOKUP_ON_MISSING = ["fail", "pseudonym", "keep-rule-default"] as const;
+export type LookupOnMissing = (typeof LOOKUP_ON_MISSING)[number];
+
+/** A rule's `lookup`: which table, which attribute's original value is the key, and what a miss does. */
+export interface RuleLookup {
+  readonly table: string;
+  /** Keyword of the top-level attribute whose original value is the key; default: the element itself. */
+  readonly key?: string;
+  /** Default "fail": the instance fails (reason: tag and table name, never the key). */
+  readonly onMissing?: LookupOnMissing;
+}
+
+/**
+ * A profile's lookup table (original value -> new value, as RSNA CTP's lookup tables): on disk a CSV
+ * `file` relative to the profile's directory; in a profile sent with a request only inline `rows`.
+ * After validation every table has its `rows` (the file read and checked) and no `file`.
+ */
+export interface LookupTableSpec {
+  readonly file?: string;
+  readonly rows?: ReadonlyArray<readonly [string, string]>;
 }
 
 /** One rule of a profile file: a selector plus an action, and what each option changes it to. */
@@ -99,6 +124,8 @@ export interface ProfileFile {
   readonly burnedInAnnotation?: "reject" | "allow";
   /** The Clean Pixel Data step (src/pixel/config.ts); a child profile's fields win, templates add up. */
   readonly pixel?: ProfilePixelBlock;
+  /** Lookup tables the rules of this profile name in their `lookup`. */
+  readonly lookupTables?: Readonly<Record<string, LookupTableSpec>>;
   readonly rules: readonly ProfileRule[];
 }
 

@@ -2,13 +2,19 @@
  * Validation of profile files. Every problem names the file and the JSON path, and the first one
  * stops loading (so a bad profile stops start-up).
  */
+import fs from "node:fs";
+import path from "node:path";
 import { ProfileError } from "../errors.js";
 import { addDictionaryEntry, lookupTag, tagOfKeyword } from "../dicom/dictionary.js";
 import { groupOf, isPrivateGroup, parseTag } from "../dicom/tag.js";
 import { KNOWN_VRS } from "../dicom/vr.js";
+import { checkRows, LOOKUP_MAX_FILE_BYTES, parseLookupCsv } from "./lookup.js";
 import {
   ACTION_NAMES,
+  LOOKUP_ON_MISSING,
   OPTION_NAMES,
+  type LookupTableSpec,
+  type RuleLookup,
   type ActionName,
   type OptionName,
   type ProfileFile,
@@ -27,7 +33,12 @@ class Checker {
     readonly file: string,
     /** Profile files on disk may teach the dictionary a newer keyword; a request's profile may not. */
     readonly extendsDictionary: boolean,
+    /** The profile file's directory (lookup table files are relative to it); none for a request's profile. */
+    readonly baseDir?: string,
   ) {}
+
+  /** Table names that rules name in their `lookup`, with the rule's path, checked after the rules. */
+  readonly lookups: Array<{ table: string; path: string }> = [];
 
   fail(path: string, message: string): never {
     throw new ProfileError(`${this.file}: ${path}`, message);
@@ -98,6 +109,79 @@ class Checker {
       if (action !== "pseudonym") this.fail(`${path}.${key}`, `only "pseudonym" takes ${key}`);
       out[key] = this.string(obj[key], `${path}.${key}`);
     }
+    if (obj.lookup !== undefined) {
+      if (action !== "replace" && action !== "pseudonym")
+        this.fail(`${path}.lookup`, 'only "replace" and "pseudonym" take a lookup');
+      out.lookup = this.lookup(obj.lookup, `${path}.lookup`);
+    }
+    return out;
+  }
+
+  lookup(value: Json, path: string): RuleLookup {
+    const o = this.object(value, path);
+    this.onlyKeys(o, ["table", "key", "onMissing"], path);
+    const table = this.string(o.table, `${path}.table`);
+    this.lookups.push({ table, path: `${path}.table` });
+    const out: { -readonly [K in keyof RuleLookup]: RuleLookup[K] } = { table };
+    if (o.key !== undefined) {
+      const key = this.string(o.key, `${path}.key`);
+      const tag = tagOfKeyword(key);
+      if (tag === undefined) this.fail(`${path}.key`, `unknown keyword ${JSON.stringify(key)}`);
+      if (isPrivateGroup(groupOf(tag))) this.fail(`${path}.key`, "must name a public attribute");
+      out.key = key;
+    }
+    if (o.onMissing !== undefined) {
+      if (!(LOOKUP_ON_MISSING as readonly unknown[]).includes(o.onMissing))
+        this.fail(`${path}.onMissing`, `must be one of ${LOOKUP_ON_MISSING.join(", ")}`);
+      out.onMissing = o.onMissing as RuleLookup["onMissing"];
+    }
+    return out;
+  }
+
+  /** `lookupTables`: each table read (file) or checked (inline rows) now, so a bad one stops loading. */
+  lookupTables(value: Json): Record<string, LookupTableSpec> {
+    const tables = this.object(value, "$.lookupTables");
+    const out: Record<string, LookupTableSpec> = {};
+    for (const [name, spec] of Object.entries(tables)) {
+      const path = `$.lookupTables.${name}`;
+      if (!NAME.test(name)) this.fail(path, "a table name must be 1-64 letters, digits, '.', '_' or '-'");
+      const o = this.object(spec, path);
+      this.onlyKeys(o, ["file", "rows", "note"], path);
+      if ((o.file === undefined) === (o.rows === undefined)) this.fail(path, "needs either file or rows");
+      if (o.rows !== undefined) {
+        const rows = this.array(o.rows, `${path}.rows`).map((r, i) =>
+          this.array(r, `${path}.rows[${i}]`).map((cell, k) => this.string(cell, `${path}.rows[${i}][${k}]`)),
+        );
+        out[name] = {
+          rows: checkRows(
+            rows,
+            (i) => `rows[${i}]`,
+            (message) => this.fail(`${path}.rows`, message),
+          ),
+        };
+        continue;
+      }
+      const filePath = `${path}.file`;
+      const file = this.string(o.file, filePath);
+      // A profile sent with a request must not make the server read its files.
+      if (this.baseDir === undefined)
+        this.fail(filePath, "a profile sent with a request can only have inline rows, not files");
+      if (file === "" || pathIsOutside(this.baseDir, file))
+        this.fail(filePath, "must be a file name relative to the profile's directory, inside it");
+      const full = pathJoin(this.baseDir, file);
+      let text: string;
+      try {
+        const stat = fs.statSync(full);
+        if (!stat.isFile()) this.fail(filePath, `${file} is not a file`);
+        if (stat.size > LOOKUP_MAX_FILE_BYTES)
+          this.fail(filePath, `${file} is larger than ${LOOKUP_MAX_FILE_BYTES} bytes`);
+        text = fs.readFileSync(full, "utf8");
+      } catch (error) {
+        if (error instanceof ProfileError) throw error;
+        this.fail(filePath, `${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+      }
+      out[name] = { rows: parseLookupCsv(text, (message) => this.fail(filePath, `${file} ${message}`)) };
+    }
     return out;
   }
 
@@ -119,6 +203,7 @@ class Checker {
         "prefix",
         "fallback",
         "maxDays",
+        "lookup",
         "options",
         "note",
       ],
@@ -222,9 +307,9 @@ export function validateProfile(
   json: Json,
   file: string,
   fallbackName: string,
-  { fromRequest = false }: { fromRequest?: boolean } = {},
+  { fromRequest = false, baseDir }: { fromRequest?: boolean; baseDir?: string } = {},
 ): ProfileFile {
-  const c = new Checker(file, !fromRequest);
+  const c = new Checker(file, !fromRequest, fromRequest ? undefined : baseDir);
   if (Array.isArray(json)) return seedExport(json, c, fallbackName);
   const obj = c.object(json, "$");
   c.onlyKeys(
@@ -241,6 +326,7 @@ export function validateProfile(
       "edition",
       "burnedInAnnotation",
       "pixel",
+      "lookupTables",
       "rules",
     ],
     "$",
@@ -282,7 +368,13 @@ export function validateProfile(
     });
   }
   if (obj.pixel !== undefined) profile.pixel = validatePixel(c, obj.pixel);
+  const tables = obj.lookupTables !== undefined ? c.lookupTables(obj.lookupTables) : {};
+  if (obj.lookupTables !== undefined) profile.lookupTables = tables;
   profile.rules = c.array(obj.rules, "$.rules").map((r, i) => c.rule(r, `$.rules[${i}]`));
+  // A rule's table is one of its own profile's: a table is where the profile file is.
+  for (const { table, path } of c.lookups)
+    if (!Object.hasOwn(tables, table))
+      c.fail(path, `no lookup table ${JSON.stringify(table)} in this profile`);
   return profile as unknown as ProfileFile;
 }
 
@@ -309,6 +401,17 @@ function seedExport(json: Json[], c: Checker, name: string): ProfileFile {
     extends: "basic",
     rules,
   };
+}
+
+/** `file` leaves `dir` (an absolute path, `..`): a profile reads tables beside it only. */
+function pathIsOutside(dir: string, file: string): boolean {
+  if (path.isAbsolute(file)) return true;
+  const relative = path.relative(dir, path.resolve(dir, file));
+  return relative === "" || relative.startsWith("..") || path.isAbsolute(relative);
+}
+
+function pathJoin(dir: string, file: string): string {
+  return path.resolve(dir, file);
 }
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
