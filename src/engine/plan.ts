@@ -214,12 +214,18 @@ export function compilePlan(chain: readonly ProfileFile[]): Plan {
     burnedInAnnotation = layer.burnedInAnnotation ?? burnedInAnnotation;
   }
   // Options rewrite only the rules that declare what the option does to them (the table's columns).
-  for (const option of options) {
-    for (const rule of rules.values()) {
+  // Where two options in effect disagree (Retain Device Identity keeps Date of Last Calibration,
+  // Modified Dates shifts it), the less identifying result wins: a kept calibration date would give
+  // away the real study date that the shift hides.
+  for (const rule of rules.values()) {
+    let chosen: RuleAction | undefined;
+    for (const option of options) {
       const replacement = rule.options?.[option];
-      if (replacement !== undefined)
-        rule.base = typeof replacement === "string" ? { action: replacement } : replacement;
+      if (replacement === undefined) continue;
+      const candidate = typeof replacement === "string" ? { action: replacement } : replacement;
+      if (!chosen || PROTECTION[candidate.action] <= PROTECTION[chosen.action]) chosen = candidate;
     }
+    if (chosen) rule.base = chosen;
   }
   for (const option of options) {
     const [code, meaning] = OPTION_CODES[option];
@@ -292,6 +298,22 @@ function patternMask(pattern: string): { mask: number; value: number } {
 }
 
 /** The rule for a public (even-group) tag; `vr` is the VR the element was read with. */
+/** How much of the original an action leaves: lower is more protective (for options that disagree). */
+const PROTECTION: Record<ActionName, number> = {
+  remove: 0,
+  empty: 1,
+  dummy: 2,
+  replace: 2,
+  pseudonym: 2,
+  remapUid: 2,
+  yearOnly: 3,
+  shiftDate: 3,
+  zeroTime: 3,
+  capAge: 3,
+  cleanText: 3,
+  keep: 4,
+};
+
 export function publicRuleFor(plan: Plan, tag: Tag, vr?: string): CompiledRule {
   const exact = plan.exact.get(tag);
   if (exact) return exact;

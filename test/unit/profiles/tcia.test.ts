@@ -91,4 +91,19 @@ describe("the tcia profile", () => {
     expect(action("PatientName")).not.toBe("keep");
     expect(action("PatientID")).not.toBe("keep");
   });
+
+  it("shifts device dates where Retain Device Identity (K) and Modified Dates (C) disagree", () => {
+    // A kept Date of Last Calibration equal to the study date gave the real date away (realworld probe).
+    const disputed = table.filter(
+      (r) =>
+        !r.pattern &&
+        r.options.retainDeviceIdentity === "K" &&
+        r.options.retainLongitudinalModifiedDates === "C",
+    );
+    expect(disputed.length).toBeGreaterThan(5);
+    for (const row of disputed) {
+      const tag = Number.parseInt(row.tag.replace(/[(),]/g, ""), 16);
+      expect(plan.exact.get(tag)?.action, row.keyword).toBe("shiftDate");
+    }
+  });
 });
