@@ -12,7 +12,7 @@ import {
   type ProfileSummary,
   type Session,
 } from "./api";
-import { Images } from "./images";
+import { boxesOf, Images } from "./images";
 import { loadKeywords, PreviewTable, rowsOf, tagText, valueText } from "./table";
 import "./style.css";
 
@@ -293,6 +293,11 @@ function App() {
       ),
     [previews, header, index, keywords],
   );
+  // The pixel profile's redaction boxes: from the applied audit when staged, else the left preview.
+  const boxes = useMemo(() => {
+    const audit = session?.state === "applied" && applied ? applied : previews[0];
+    return boxesOf(audit?.instances.find((i) => i.index === index)?.changes ?? []);
+  }, [session, applied, previews, index]);
   const frames = Number((header?.["00280008"]?.Value?.[0] as string | number | undefined) ?? 1) || 1;
 
   return (
@@ -471,7 +476,13 @@ function App() {
           )}
 
           {instance && session.state !== "committed" && (
-            <Images session={session.id} index={index} frames={frames} staged={session.state === "applied"} />
+            <Images
+              session={session.id}
+              index={index}
+              frames={frames}
+              staged={session.state === "applied"}
+              boxes={boxes}
+            />
           )}
 
           {session.state === "applied" && (
