@@ -5,6 +5,7 @@ import {
   api,
   ApiError,
   label,
+  stowCounts,
   token,
   type Audit,
   type DicomJson,
@@ -230,6 +231,7 @@ function App() {
   const [staged, setStaged] = useState<DicomJson | null>(null);
   const [applied, setApplied] = useState<Audit | null>(null);
   const [committed, setCommitted] = useState<Audit | null>(null);
+  const [forwarded, setForwarded] = useState<{ stored: number; failed: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<string>("");
   const [busy, setBusy] = useState(false);
@@ -338,6 +340,7 @@ function App() {
               setPreviews([null, null]);
               setApplied(null);
               setCommitted(null);
+              setForwarded(null);
             })
           }
         />
@@ -387,6 +390,7 @@ function App() {
                   setPreviews([null, null]);
                   setApplied(null);
                   setCommitted(null);
+                  setForwarded(null);
                 })
               }
             >
@@ -523,7 +527,8 @@ function App() {
                   disabled={busy}
                   onClick={() =>
                     step("forwarding to the destination", async () => {
-                      await api.forward(session.id);
+                      const counts = stowCounts(await api.forward(session.id));
+                      setForwarded(counts);
                       setCommitted(applied);
                       setSession(await api.session(session.id));
                     })
@@ -536,6 +541,12 @@ function App() {
             </section>
           )}
 
+          {forwarded && (
+            <p class="note" role="status" data-testid="forward-result">
+              Forwarded to the destination: {forwarded.stored} instance(s) stored
+              {forwarded.failed > 0 ? `, ${forwarded.failed} refused` : ""}.
+            </p>
+          )}
           {committed && <AuditView audit={stripBefore(committed)} />}
         </>
       )}
