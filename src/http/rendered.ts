@@ -1,27 +1,50 @@
 /**
- * GET .../rendered (PS3.18 rendered resources): a frame of a session instance as image/png, on the
- * session routes (original or staged) and under /dicomweb/sessions/... (staged, by UIDs). Rendering
- * itself is src/render/.
+ * GET .../rendered (PS3.18 rendered resources): a frame of a session instance as image/png (or
+ * image/jpeg by Accept), on the session routes (original or staged) and under /dicomweb/sessions/...
+ * (staged, by UIDs). Rendering itself is src/render/.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { readInstanceHeader } from "../dicom/instance-header.js";
 import { readPart10, type ParsedInstance } from "../dicom/part10.js";
+import { encodeJpeg } from "../render/jpeg.js";
 import { encodePng } from "../render/png.js";
 import { RenderError, renderFrame, type Viewport, type VoiFunction, type Window } from "../render/render.js";
 import type { AppContext } from "./context.js";
 import { badRequest, notAcceptable, notFound, unprocessable } from "./problem.js";
 
 const PNG = "image/png";
+const JPEG = "image/jpeg";
+export type RenderedType = typeof PNG | typeof JPEG;
 
-/** image/png when the Accept header allows it: absent, any, image/any or image/png with q above 0. */
+/**
+ * The media type of a rendered answer, by Accept: image/png or image/jpeg, the one with the higher
+ * q (an exact range counts before image/* or *\/*); on a tie, or with no Accept, PNG (lossless).
+ * Null when neither is acceptable (406).
+ */
+export function renderedType(accept: string | undefined): RenderedType | null {
+  if (!accept || !accept.trim()) return PNG;
+  const quality = (wanted: string): number => {
+    let exact: number | undefined;
+    let wildcard: number | undefined;
+    for (const range of accept.split(",")) {
+      const [type, ...params] = range.split(";").map((s) => s.trim().toLowerCase());
+      const q = params.find((p) => p.startsWith("q="));
+      const value = q === undefined ? 1 : Number(q.slice(2));
+      const v = Number.isFinite(value) ? value : 0;
+      if (type === wanted) exact = Math.max(exact ?? 0, v);
+      else if (type === "image/*" || type === "*/*") wildcard = Math.max(wildcard ?? 0, v);
+    }
+    return exact ?? wildcard ?? 0;
+  };
+  const png = quality(PNG);
+  const jpg = quality(JPEG);
+  if (png <= 0 && jpg <= 0) return null;
+  return jpg > png ? JPEG : PNG;
+}
+
+/** image/png or image/jpeg acceptable by this Accept header. */
 export function acceptsPng(accept: string | undefined): boolean {
-  if (!accept || !accept.trim()) return true;
-  return accept.split(",").some((range) => {
-    const [type, ...params] = range.split(";").map((s) => s.trim().toLowerCase());
-    const q = params.find((p) => p.startsWith("q="));
-    if (q !== undefined && !(Number(q.slice(2)) > 0)) return false;
-    return type === PNG || type === "image/*" || type === "*/*";
-  });
+  return renderedType(accept) !== null;
 }
 
 const FUNCTIONS: readonly VoiFunction[] = ["linear", "linear-exact", "sigmoid"];
@@ -102,7 +125,12 @@ function render(
       ...optional("window", parseWindow(request.query.window)),
       ...optional("viewport", parseViewport(request.query.viewport)),
     });
-    return reply.type(PNG).header("cache-control", "no-store").send(encodePng(image));
+    const type = renderedType(request.headers.accept) ?? PNG;
+    return reply
+      .type(type)
+      .header("cache-control", "no-store")
+      .header("vary", "accept")
+      .send(type === JPEG ? encodeJpeg(image) : encodePng(image));
   } catch (error) {
     if (!(error instanceof RenderError)) throw error;
     throw error.kind === "missing" ? notFound(error.message) : unprocessable(error.message);
@@ -114,7 +142,8 @@ const optional = <K extends string, V>(key: K, value: V | undefined) =>
 
 export default async function renderedRoutes(app: FastifyInstance, ctx: AppContext): Promise<void> {
   const checkAccept = (request: FastifyRequest) => {
-    if (!acceptsPng(request.headers.accept)) throw notAcceptable("rendered resources here are image/png");
+    if (!acceptsPng(request.headers.accept))
+      throw notAcceptable("rendered resources here are image/png or image/jpeg");
   };
 
   const session = async (

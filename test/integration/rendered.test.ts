@@ -186,15 +186,31 @@ describe("the rendered routes", () => {
 
   it("406 for an Accept it cannot answer; 400 for a bad window, viewport or frame", async () => {
     const url = await session("mr-small-implicit-le.dcm");
-    for (const accept of ["image/jpeg", "application/dicom", "image/png;q=0"]) {
+    for (const accept of [
+      "image/gif",
+      "application/dicom",
+      "image/png;q=0",
+      "image/png;q=0, image/jpeg;q=0",
+    ]) {
       const res = await t.app.inject({ url: `${url}/instances/0/rendered`, headers: { accept } });
       expect(res.statusCode, accept).toBe(406);
       expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
     }
-    for (const ok of ["image/*", "*/*", "image/jpeg, image/png;q=0.5", "text/html,image/png"])
-      expect(
-        (await t.app.inject({ url: `${url}/instances/0/rendered`, headers: { accept: ok } })).statusCode,
-      ).toBe(200);
+    // PNG unless JPEG is preferred (higher q, or named exactly against a wildcard).
+    for (const [ok, type] of [
+      ["image/*", "image/png"],
+      ["*/*", "image/png"],
+      ["text/html,image/png", "image/png"],
+      ["image/jpeg, image/png", "image/png"],
+      ["image/jpeg, image/png;q=0.5", "image/jpeg"],
+      ["image/jpeg", "image/jpeg"],
+      ["image/jpeg, image/*;q=0.5", "image/jpeg"],
+    ]) {
+      const res = await t.app.inject({ url: `${url}/instances/0/rendered`, headers: { accept: ok! } });
+      expect(res.statusCode, ok).toBe(200);
+      expect(res.headers["content-type"], ok).toBe(type);
+      expect(res.headers.vary).toBe("accept");
+    }
     for (const q of [
       "?window=abc",
       "?window=40,0",

@@ -92,6 +92,18 @@ export type DicomJson = Record<
   { vr: string; Value?: unknown[]; InlineBinary?: string; BulkDataURI?: string }
 >;
 
+/** A STOW-RS answer (DICOM JSON): the referenced (stored) and failed SOP sequences. */
+export type StowResponse = Record<string, { vr: string; Value?: unknown[] } | undefined>;
+
+/** Counts of a STOW-RS answer: instances the destination stored, and those it refused. */
+export function stowCounts(r: StowResponse | StowResponse[]): { stored: number; failed: number } {
+  const root = Array.isArray(r) ? r[0] : r;
+  return {
+    stored: root?.["00081199"]?.Value?.length ?? 0,
+    failed: root?.["00081198"]?.Value?.length ?? 0,
+  };
+}
+
 /** A profile choice: a built-in name, or the JSON text of a custom profile. */
 export type ProfileChoice = { name: string } | { custom: string };
 
@@ -127,7 +139,7 @@ export const api = {
   commit: async (id: string) =>
     (await call(`/sessions/${id}/commit`, { method: "POST", headers: { accept: "application/zip" } })).blob(),
   forward: (id: string) =>
-    json<unknown>(`/sessions/${id}/commit?destination=default`, {
+    json<StowResponse>(`/sessions/${id}/commit?destination=default`, {
       method: "POST",
       headers: { accept: "application/dicom+json" },
     }),

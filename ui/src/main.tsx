@@ -5,6 +5,7 @@ import {
   api,
   ApiError,
   label,
+  stowCounts,
   token,
   type Audit,
   type DicomJson,
@@ -12,7 +13,7 @@ import {
   type ProfileSummary,
   type Session,
 } from "./api";
-import { Images } from "./images";
+import { boxesOf, Images } from "./images";
 import { loadKeywords, PreviewTable, rowsOf, tagText, valueText } from "./table";
 import "./style.css";
 
@@ -230,6 +231,7 @@ function App() {
   const [staged, setStaged] = useState<DicomJson | null>(null);
   const [applied, setApplied] = useState<Audit | null>(null);
   const [committed, setCommitted] = useState<Audit | null>(null);
+  const [forwarded, setForwarded] = useState<{ stored: number; failed: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<string>("");
   const [busy, setBusy] = useState(false);
@@ -293,6 +295,11 @@ function App() {
       ),
     [previews, header, index, keywords],
   );
+  // The pixel profile's redaction boxes: from the applied audit when staged, else the left preview.
+  const boxes = useMemo(() => {
+    const audit = session?.state === "applied" && applied ? applied : previews[0];
+    return boxesOf(audit?.instances.find((i) => i.index === index)?.changes ?? []);
+  }, [session, applied, previews, index]);
   const frames = Number((header?.["00280008"]?.Value?.[0] as string | number | undefined) ?? 1) || 1;
 
   return (
@@ -333,6 +340,7 @@ function App() {
               setPreviews([null, null]);
               setApplied(null);
               setCommitted(null);
+              setForwarded(null);
             })
           }
         />
@@ -382,6 +390,7 @@ function App() {
                   setPreviews([null, null]);
                   setApplied(null);
                   setCommitted(null);
+                  setForwarded(null);
                 })
               }
             >
@@ -471,7 +480,13 @@ function App() {
           )}
 
           {instance && session.state !== "committed" && (
-            <Images session={session.id} index={index} frames={frames} staged={session.state === "applied"} />
+            <Images
+              session={session.id}
+              index={index}
+              frames={frames}
+              staged={session.state === "applied"}
+              boxes={boxes}
+            />
           )}
 
           {session.state === "applied" && (
@@ -512,7 +527,8 @@ function App() {
                   disabled={busy}
                   onClick={() =>
                     step("forwarding to the destination", async () => {
-                      await api.forward(session.id);
+                      const counts = stowCounts(await api.forward(session.id));
+                      setForwarded(counts);
                       setCommitted(applied);
                       setSession(await api.session(session.id));
                     })
@@ -525,6 +541,12 @@ function App() {
             </section>
           )}
 
+          {forwarded && (
+            <p class="note" role="status" data-testid="forward-result">
+              Forwarded to the destination: {forwarded.stored} instance(s) stored
+              {forwarded.failed > 0 ? `, ${forwarded.failed} refused` : ""}.
+            </p>
+          )}
           {committed && <AuditView audit={stripBefore(committed)} />}
         </>
       )}

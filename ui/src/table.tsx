@@ -50,6 +50,18 @@ export function rowsOf(
   keywords?: Map<string, string>,
 ): Row[] {
   const byPath = new Map(changes.map((c) => [c.path.toUpperCase(), c]));
+  // A private block removed whole is one audit entry on its creator (gggg,00xx); its elements
+  // (gggg,xxyy) are removed with it and shown so.
+  const removedBlocks = new Set(
+    changes
+      .filter((c) => c.reason === "private block removed whole" && /^[0-9A-F]{4}00[0-9A-F]{2}$/i.test(c.path))
+      .map((c) => c.path.slice(0, 4).toUpperCase() + c.path.slice(6, 8).toUpperCase()),
+  );
+  const inRemovedBlock = (tag: string) =>
+    /^[0-9A-F]{8}$/i.test(tag) &&
+    parseInt(tag.slice(0, 4), 16) % 2 === 1 &&
+    parseInt(tag.slice(4, 6), 16) >= 0x10 &&
+    removedBlocks.has(tag.slice(0, 4).toUpperCase() + tag.slice(4, 6).toUpperCase());
   const rows: Row[] = [];
   for (const [tag, el] of Object.entries(header ?? {})) {
     const c = byPath.get(tag.toUpperCase());
@@ -57,15 +69,25 @@ export function rowsOf(
     rows.push(
       c
         ? fromChange(c)
-        : {
-            path: tag,
-            keyword: keywords?.get(tag.toUpperCase()) ?? "",
-            vr: el.vr,
-            action: "keep",
-            before: valueText(el),
-            after: valueText(el),
-            changed: false,
-          },
+        : inRemovedBlock(tag)
+          ? {
+              path: tag,
+              keyword: "",
+              vr: el.vr,
+              action: "remove",
+              before: valueText(el),
+              after: "(removed)",
+              changed: true,
+            }
+          : {
+              path: tag,
+              keyword: keywords?.get(tag.toUpperCase()) ?? "",
+              vr: el.vr,
+              action: "keep",
+              before: valueText(el),
+              after: valueText(el),
+              changed: false,
+            },
     );
   }
   for (const c of byPath.values()) rows.push(fromChange(c));
