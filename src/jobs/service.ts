@@ -87,6 +87,8 @@ type Unit =
     };
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
+/** Safe in a WADO-RS path (digits and dots). Looser than isValidUid on purpose: a source's study with
+ * a leading-zero component is still retrieved (the engine remaps it), not skipped. */
 const validUid = (s: unknown): s is string => typeof s === "string" && s.length <= 64 && UID.test(s);
 const QUEUE = "dwa-jobs";
 /** Instances per STOW-RS request, and bytes: a batch is sent when either is reached. */
@@ -265,6 +267,7 @@ export class JobService {
     await this.redis.hset(this.key(id), { state: "cancelled", finished: String(Date.now()) });
     const ids = await this.redis.smembers(this.key(id, "units-queued"));
     await Promise.all(ids.map((u) => this.queue.remove(u).catch(() => 0)));
+    await this.expireRecord(id);
   }
 
   /** POST /jobs/{id}/retry: the units that had failures run again; what was delivered is skipped. */
@@ -355,6 +358,8 @@ export class JobService {
     const multi = this.redis.multi();
     if (Object.keys(uids).length > 0) multi.hset(this.key(id, "map-uid"), uids);
     if (before.patient) multi.hset(this.key(id, "map-patid"), before.patient, after.patient);
+    // Original Patient IDs and UIDs re-identify: never held longer than the job's record.
+    for (const part of ["map-uid", "map-patid"]) multi.expire(this.key(id, part), RECORD_TTL_SECONDS);
     await multi.exec();
   }
 
@@ -713,9 +718,15 @@ export class JobService {
       failed > 0 ? "failed" : "completed",
       String(Date.now()),
     );
-    await this.redis.expire(this.key(id), RECORD_TTL_SECONDS);
-    for (const part of ["done", "failed", "units-done", "units-queued", "listed"])
-      await this.redis.expire(this.key(id, part), RECORD_TTL_SECONDS);
+    await this.expireRecord(id);
+  }
+
+  /** A finished or cancelled job's keys (original UIDs, failures, mappings) expire with its record. */
+  private async expireRecord(id: string): Promise<void> {
+    const multi = this.redis.multi().expire(this.key(id), RECORD_TTL_SECONDS);
+    for (const part of ["done", "failed", "units-done", "units-queued", "listed", "map-uid", "map-patid"])
+      multi.expire(this.key(id, part), RECORD_TTL_SECONDS);
+    await multi.exec();
   }
 }
 
