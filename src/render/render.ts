@@ -101,8 +101,9 @@ function us(
 function numbers(elements: readonly DataElement[], tag: Tag): number[] {
   return asciiValue(find(elements, tag)?.value)
     .split("\\")
+    .filter((s) => s.trim() !== "") // an absent or empty attribute has no values, not a 0
     .map((s) => Number(s.trim()))
-    .filter((n, i, all) => all[i] !== undefined && Number.isFinite(n));
+    .filter((n) => Number.isFinite(n));
 }
 
 const text = (elements: readonly DataElement[], tag: Tag) =>
