@@ -39,7 +39,7 @@ const printable = (b: number): boolean => b >= 0x20 && b <= 0x7e && b !== 0x5c;
  * character (dcmtk and pydicom read them; real vendor values have them): the repertoire check is
  * there to catch header bytes (NUL, control, high bytes), not to judge style.
  */
-const STRING_RULES: Record<string, StringRule> = {
+const RULES_AS_PREDICATES: Record<string, StringRule> = {
   AE: { max: 16, allowed: printable },
   AS: { max: 4, allowed: oneOf("DWMY ") },
   CS: { max: 16, allowed: printable },
@@ -52,6 +52,15 @@ const STRING_RULES: Record<string, StringRule> = {
   // remap them): letters and '-' are tolerated, binary bytes are not.
   UI: { max: 64, allowed: (b) => oneOf(".- ")(b) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) },
 };
+
+/** The repertoires as 256-entry tables, built once: the check runs on every byte of these VRs. */
+const STRING_RULES: Record<string, StringRule> = Object.fromEntries(
+  Object.entries(RULES_AS_PREDICATES).map(([vr, rule]) => {
+    const table = new Uint8Array(256);
+    for (let b = 0; b < 256; b++) table[b] = rule.allowed(b) ? 1 : 0;
+    return [vr, { max: rule.max, allowed: (b: number) => table[b] === 1 }];
+  }),
+);
 
 /** Word sizes of the "other" VRs (OB is bytes: any length is read by dcmtk and pydicom). */
 const OTHER_WIDTH: Record<string, number> = { OW: 2, OF: 4, OL: 4, OD: 8, OV: 8 };
