@@ -4,8 +4,9 @@
  * reason (fail closed). Reasons name tags and offsets, never values.
  */
 import { performance } from "node:perf_hooks";
-import type { DataElement } from "../dicom/element.js";
 import { ChunkedBytes, type ByteSource } from "../dicom/bytes.js";
+import { keywordOf } from "../dicom/dictionary.js";
+import type { DataElement } from "../dicom/element.js";
 import {
   readPart10,
   writePart10,
@@ -13,7 +14,7 @@ import {
   type ReadOptions,
   type WriteInput,
 } from "../dicom/part10.js";
-import type { Allocator } from "../dicom/write-dataset.js";
+import type { Repair } from "../dicom/read-dataset.js";
 import {
   BURNED_IN_ANNOTATION,
   PIXEL_DATA,
@@ -21,20 +22,18 @@ import {
   SOP_CLASS_UID,
   SOP_INSTANCE_UID,
   STUDY_INSTANCE_UID,
+  tagHex,
 } from "../dicom/tag.js";
 import { isValidUid } from "../dicom/uid.js";
-import type { Repair } from "../dicom/read-dataset.js";
-import { keywordOf } from "../dicom/dictionary.js";
-import { tagHex } from "../dicom/tag.js";
-import { asciiValue } from "../dicom/values.js";
+import { asciiValue, encodeValue } from "../dicom/values.js";
+import type { Allocator } from "../dicom/write-dataset.js";
 import { AnonymizerError } from "../errors.js";
+import { cleanPixelData, inPixelScope, type PixelResult, type Rect } from "../pixel/index.js";
 import { applyPlan, type ApplyResult, type AuditEntry } from "./apply.js";
-import { mergeElements, methodElements } from "./deidentification-method.js";
+import { cachedMethodElements, mergeElements } from "./deidentification-method.js";
 import type { Plan } from "./plan.js";
 import type { UidMapper } from "./uid-map.js";
 import { verifyOutput } from "./verify.js";
-import { cleanPixelData, inPixelScope, type PixelResult, type Rect } from "../pixel/index.js";
-import { encodeValue } from "../dicom/values.js";
 
 export interface PhaseTimings {
   parse: number;
@@ -79,11 +78,6 @@ export interface AnonymizeContext {
   /** Text boxes per frame found by the pixel step's detector (src/pixel/detect-instance.ts). */
   readonly detected?: readonly (readonly Rect[])[];
 }
-
-const methodCache = new WeakMap<Plan, DataElement[]>();
-/** The method elements when the pixel step ran: the plan's codes plus 113101 Clean Pixel Data Option. */
-const pixelMethodCache = new WeakMap<Plan, DataElement[]>();
-const CLEAN_PIXEL_DATA = { code: "113101", meaning: "Clean Pixel Data Option" } as const;
 
 const KEPT_UID_NAMES: ReadonlyArray<readonly [number, string]> = [
   [SOP_INSTANCE_UID, "SOP Instance UID (0008,0018)"],
@@ -195,16 +189,7 @@ function prepare(
     );
   }
   let applied = applyPlan(parsed.dataset, plan, uids, auditValues ?? true);
-  const cache = pixel ? pixelMethodCache : methodCache;
-  let method = cache.get(plan);
-  if (!method) {
-    method = methodElements(
-      pixel && !plan.methodCodes.some((m) => m.code === CLEAN_PIXEL_DATA.code)
-        ? { ...plan, methodCodes: [...plan.methodCodes, CLEAN_PIXEL_DATA] }
-        : plan,
-    );
-    cache.set(plan, method);
-  }
+  let method = cachedMethodElements(plan, pixel !== undefined);
   if (pixel) {
     const before = textOf(parsed.dataset, BURNED_IN_ANNOTATION);
     method = [

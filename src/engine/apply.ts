@@ -24,7 +24,7 @@ import { DeidentificationError } from "../errors.js";
 import type { ActionName, AuditActionName, RuleAction } from "../profiles/types.js";
 import { applyAction, describeValue, type ValueContext } from "./actions.js";
 import { identifierMatcher } from "./clean-text.js";
-import { METHOD_TAGS, methodElements } from "./deidentification-method.js";
+import { cachedMethodElements, METHOD_TAGS } from "./deidentification-method.js";
 import {
   compileNeedles,
   identifyingNeedles,
@@ -138,16 +138,8 @@ export function creatorsIn(elements: readonly DataElement[]): Map<Tag, string> {
 
 export function ruleForElement(plan: Plan, tag: Tag, creators: Map<Tag, string>, vr?: string): CompiledRule {
   if (!isPrivateGroup(groupOf(tag))) return publicRuleFor(plan, tag, vr);
-  const rule = privateRuleFor(plan, tag, creators.get(privateCreatorTagOf(tag)));
-  // A private person name is kept only by a rule that names its block, never by the default.
-  if (vr === "PN" && rule === plan.privateDefault && rule.action !== "remove") return PRIVATE_PN_WITHOUT_RULE;
-  return rule;
+  return privateRuleFor(plan, tag, creators.get(privateCreatorTagOf(tag)), vr);
 }
-
-const PRIVATE_PN_WITHOUT_RULE: CompiledRule = Object.freeze({
-  action: "remove",
-  selector: "PN without a rule",
-});
 
 function walkElements(
   elements: readonly DataElement[],
@@ -234,7 +226,7 @@ function walkElements(
 
 /** The input's own method attributes are overwritten after apply (anonymize.ts): say so in the audit. */
 function recordMethodOverwrite(e: DataElement, walk: Walk, path: string, charset: Charset): void {
-  const replacement = methodElementsOf(walk.plan).find((m) => m.tag === e.tag);
+  const replacement = cachedMethodElements(walk.plan).find((m) => m.tag === e.tag);
   if (!replacement) return;
   const same =
     !e.items &&
@@ -255,16 +247,6 @@ function recordMethodOverwrite(e: DataElement, walk: Walk, path: string, charset
     walk.auditValues ? after : "",
     "de-identification method rewritten",
   );
-}
-
-const methodCache = new WeakMap<Plan, DataElement[]>();
-function methodElementsOf(plan: Plan): DataElement[] {
-  let m = methodCache.get(plan);
-  if (!m) {
-    m = methodElements(plan);
-    methodCache.set(plan, m);
-  }
-  return m;
 }
 
 const GENERATING = new Set<ActionName>(["dummy", "replace", "pseudonym"]);

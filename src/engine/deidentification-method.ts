@@ -46,6 +46,28 @@ export function methodElements(plan: Plan): DataElement[] {
   return out;
 }
 
+const CLEAN_PIXEL_DATA = { code: "113101", meaning: "Clean Pixel Data Option" } as const;
+const plainCache = new WeakMap<Plan, DataElement[]>();
+const pixelCache = new WeakMap<Plan, DataElement[]>();
+
+/**
+ * methodElements, built once per plan (and once more for instances whose pixel data the Clean Pixel
+ * Data step cleaned: they also carry 113101).
+ */
+export function cachedMethodElements(plan: Plan, cleanPixel = false): DataElement[] {
+  const cache = cleanPixel ? pixelCache : plainCache;
+  let method = cache.get(plan);
+  if (!method) {
+    method = methodElements(
+      cleanPixel && !plan.methodCodes.some((m) => m.code === CLEAN_PIXEL_DATA.code)
+        ? { ...plan, methodCodes: [...plan.methodCodes, CLEAN_PIXEL_DATA] }
+        : plan,
+    );
+    cache.set(plan, method);
+  }
+  return method;
+}
+
 /** Merges `added` into a sorted dataset, replacing elements with the same tag. */
 export function mergeElements(dataset: readonly DataElement[], added: readonly DataElement[]): DataElement[] {
   const replaced = new Set(added.map((e) => e.tag));

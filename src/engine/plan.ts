@@ -332,7 +332,7 @@ export function publicRuleFor(plan: Plan, tag: Tag, vr?: string): CompiledRule {
 const PN_WITHOUT_RULE: CompiledRule = Object.freeze({ action: "remove", selector: "PN without a rule" });
 
 /** The rule for a private data element, given its block's creator (undefined when none reserved it). */
-export function privateRuleFor(plan: Plan, tag: Tag, creator: string | undefined): CompiledRule {
+export function privateRuleFor(plan: Plan, tag: Tag, creator: string | undefined, vr?: string): CompiledRule {
   if (creator !== undefined) {
     const group = groupOf(tag).toString(16).toUpperCase().padStart(4, "0");
     const element = (elementOf(tag) & 0xff).toString(16).toUpperCase().padStart(2, "0");
@@ -342,5 +342,7 @@ export function privateRuleFor(plan: Plan, tag: Tag, creator: string | undefined
       plan.privateRules.get(privateKey(creator));
     if (rule) return rule;
   }
+  // A private person name is kept only by a rule that names its block, never by the default.
+  if (vr === "PN" && plan.privateDefault.action !== "remove") return PN_WITHOUT_RULE;
   return plan.privateDefault;
 }

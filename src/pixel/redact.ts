@@ -2,10 +2,6 @@
 import type { Rect } from "./config.js";
 import type { PixelModule } from "./module.js";
 
-export interface FrameLayout {
-  readonly planar: 0 | 1;
-}
-
 /** Pads a box on every side and clips it to the frame; null when nothing of it is inside. */
 export function padAndClip(r: Rect, pad: number, rows: number, cols: number): Rect | null {
   const x0 = Math.max(0, r[0] - pad);
