@@ -22,13 +22,6 @@ export interface SessionForward {
   readonly problem?: string;
 }
 
-/** What GET-able descriptions show of a destination: never its auth header. */
-export interface DestinationInfo {
-  readonly name: string;
-  readonly url: string;
-  readonly authenticated: boolean;
-}
-
 export class ForwardingService {
   private readonly byName: ReadonlyMap<string, Destination>;
 
@@ -44,10 +37,6 @@ export class ForwardingService {
     return this.byName.get("default");
   }
 
-  names(): string[] {
-    return [...this.byName.keys()];
-  }
-
   /** The named destination, or a 404 problem naming the parameter (never echoing the value). */
   destination(name: string, parameter = "destination"): Destination {
     const found = this.byName.get(name);
@@ -56,14 +45,6 @@ export class ForwardingService {
         `the ${parameter} parameter names no configured destination (DESTINATION_STOW_URL gives "default"; DESTINATIONS lists others)`,
       );
     return found;
-  }
-
-  describe(): DestinationInfo[] {
-    return [...this.byName.values()].map((d) => ({
-      name: d.name,
-      url: withoutCredentials(d.url),
-      authenticated: d.authHeader !== undefined,
-    }));
   }
 
   /** One STOW-RS request with these instances to the named destination. */
@@ -110,17 +91,5 @@ export class ForwardingService {
       profileName: audit.profile.name,
       ...(problem !== undefined && failed.length > 0 ? { problem } : {}),
     };
-  }
-}
-
-/** A URL as shown: no user:password part (a secret may sit there too). */
-export function withoutCredentials(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    return u.toString();
-  } catch {
-    return "";
   }
 }
