@@ -28,7 +28,8 @@ import { isValidUid } from "../dicom/uid.js";
 import { asciiValue, encodeValue } from "../dicom/values.js";
 import type { Allocator } from "../dicom/write-dataset.js";
 import { AnonymizerError } from "../errors.js";
-import { cleanPixelData, inPixelScope, type PixelResult, type Rect } from "../pixel/index.js";
+import { cleanPixelData, inPixelScope, PixelError, type PixelResult } from "../pixel/index.js";
+import type { PixelStepOutcome } from "../pixel/step.js";
 import { applyPlan, type ApplyResult, type AuditEntry } from "./apply.js";
 import { cachedMethodElements, mergeElements } from "./deidentification-method.js";
 import type { Plan } from "./plan.js";
@@ -75,8 +76,12 @@ export interface AnonymizeContext {
   readonly allocate?: Allocator;
   /** Put before/after text into the changes (default); off, the changes carry tags and actions only. */
   readonly auditValues?: boolean;
-  /** Text boxes per frame found by the pixel step's detector (src/pixel/detect-instance.ts). */
-  readonly detected?: readonly (readonly Rect[])[];
+  /**
+   * The outcome of the asynchronous pixel step (src/pixel/step.ts) for this same input, when the
+   * caller ran it. Without it an instance in the profile's pixel scope is cleaned here synchronously,
+   * which works only for codecs already loaded and profiles without the detector.
+   */
+  readonly pixel?: PixelStepOutcome;
 }
 
 const KEPT_UID_NAMES: ReadonlyArray<readonly [number, string]> = [
@@ -156,7 +161,7 @@ interface Prepared {
 /** parse -> checks -> apply -> method attributes: everything before the bytes are written. */
 function prepare(
   input: Buffer,
-  { plan, uids, read, auditValues, detected }: AnonymizeContext,
+  { plan, uids, read, auditValues, pixel: pixelStep }: AnonymizeContext,
 ): Prepared | FailedInstance {
   const t0 = performance.now();
   const parsed = readPart10(input, read);
@@ -176,8 +181,10 @@ function prepare(
   // The Clean Pixel Data step (src/pixel): only when the profile has a pixel block and the instance
   // is in its scope; a PixelError refuses the instance with its PIXEL_* code (guarded()).
   let pixel: PixelResult | undefined;
-  if (plan.pixel && inPixelScope(parsed.dataset, plan.pixel))
-    pixel = cleanPixelData(parsed.dataset, parsed.transferSyntax, plan.pixel, detected);
+  if (plan.pixel && inPixelScope(parsed.dataset, plan.pixel)) {
+    if (pixelStep?.status === "refused") throw new PixelError(pixelStep.code, pixelStep.reason);
+    pixel = pixelStep?.result ?? cleanPixelData(parsed.dataset, parsed.transferSyntax, plan.pixel);
+  }
   if (
     !pixel &&
     plan.burnedInAnnotation === "reject" &&

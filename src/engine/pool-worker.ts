@@ -13,8 +13,7 @@ import {
 import type { Plan } from "./plan.js";
 import { UidMapper } from "./uid-map.js";
 import { ProfileRegistry } from "../profiles/registry.js";
-import { detectInstance } from "../pixel/detect-instance.js";
-import type { Rect } from "../pixel/config.js";
+import { runPixelStep, type PixelStepOutcome } from "../pixel/step.js";
 
 export interface PoolSettings {
   readonly profileDirs: readonly string[];
@@ -85,25 +84,25 @@ function ownedChunks(
 
 export default function run(task: PoolTask): unknown {
   const plan = planFor(task.profile);
-  // A profile with the text detector: detect first (async, lazily initialised in this worker), then
-  // the synchronous pipeline. Without it nothing changes on the header-only path.
-  if (plan.pixel?.detector) {
+  // A profile with a pixel step: run it first (async: WASM codecs and the detector load lazily in
+  // this worker), then the synchronous pipeline. Without one nothing changes on the header-only path.
+  if (plan.pixel) {
     const input = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
-    return detectInstance(input, plan, { maxInflatedBytes: settings.maxInflatedBytes }).then((detected) =>
-      runWith(task, plan, detected),
+    return runPixelStep(input, plan, { maxInflatedBytes: settings.maxInflatedBytes }).then((pixel) =>
+      runWith(task, plan, pixel),
     );
   }
   return runWith(task, plan, undefined);
 }
 
-function runWith(task: PoolTask, plan: Plan, detected: Rect[][] | undefined): unknown {
+function runWith(task: PoolTask, plan: Plan, pixel: PixelStepOutcome | undefined): unknown {
   const input = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
   if (task.chunked) {
     const arenas = new Set<ArrayBufferLike>();
     const outcome = anonymizeInstanceChunks(input, {
       plan,
       uids,
-      detected,
+      pixel,
       read: { maxInflatedBytes: settings.maxInflatedBytes },
       allocate: (size) => {
         const b = Buffer.allocUnsafeSlow(size);
@@ -120,7 +119,7 @@ function runWith(task: PoolTask, plan: Plan, detected: Rect[][] | undefined): un
   const outcome = anonymizeInstance(input, {
     plan,
     uids,
-    detected,
+    pixel,
     read: { maxInflatedBytes: settings.maxInflatedBytes },
     allocate: (size) => Buffer.allocUnsafeSlow(size),
   });

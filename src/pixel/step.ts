@@ -1,0 +1,49 @@
+/**
+ * The whole Clean Pixel Data step of one instance, asynchronous: codecs loaded, text detected,
+ * boxes filled, the result encoded and checked. The engine workers and the CLI run it before the
+ * synchronous header pipeline, which then only swaps in the new Pixel Data element.
+ */
+import { readPart10, type ReadOptions } from "../dicom/part10.js";
+import type { Plan } from "../engine/plan.js";
+import { AnonymizerError } from "../errors.js";
+import { loadCodecs } from "./codecs.js";
+import { detectInstance } from "./detect-instance.js";
+import { PixelError } from "./errors.js";
+import { cleanPixelData, inPixelScope, type PixelResult } from "./index.js";
+
+export type PixelStepOutcome =
+  | { readonly status: "cleaned"; readonly result: PixelResult }
+  | { readonly status: "refused"; readonly code: string; readonly reason: string };
+
+/**
+ * Undefined when the profile has no pixel step, the instance is out of its scope, or the input does
+ * not parse (the header pipeline reports that failure itself).
+ */
+export async function runPixelStep(
+  input: Buffer,
+  plan: Plan,
+  read?: ReadOptions,
+): Promise<PixelStepOutcome | undefined> {
+  const config = plan.pixel;
+  if (!config) return undefined;
+  let parsed;
+  try {
+    parsed = readPart10(input, read);
+  } catch {
+    return undefined;
+  }
+  if (!inPixelScope(parsed.dataset, config)) return undefined;
+  try {
+    await loadCodecs(parsed.transferSyntax);
+    const detected = config.detector
+      ? await detectInstance(parsed.dataset, parsed.transferSyntax)
+      : undefined;
+    const result = cleanPixelData(parsed.dataset, parsed.transferSyntax, config, detected);
+    return { status: "cleaned", result };
+  } catch (error) {
+    if (error instanceof PixelError || error instanceof AnonymizerError)
+      return { status: "refused", code: error.code, reason: error.message };
+    // Not a message known to be free of values.
+    return { status: "refused", code: "PIXEL_CODEC_ERROR", reason: "the pixel step failed unexpectedly" };
+  }
+}
