@@ -11,6 +11,9 @@ import type { ActionName, RuleAction } from "../profiles/types.js";
 import { cleanText } from "./clean-text.js";
 import type { UidMapper } from "./uid-map.js";
 
+/** The action does not fit the VR the value is encoded with (apply empties the value instead). */
+export class ActionDoesNotFitVr extends DeidentificationError {}
+
 export interface ValueContext {
   readonly vr: string;
   readonly where: string;
@@ -77,7 +80,7 @@ function set(textValue: string, ctx: ValueContext): Outcome {
 
 function requireVr(ctx: ValueContext, allowed: readonly string[], action: ActionName): void {
   if (!allowed.includes(ctx.vr) && ctx.vr !== "UN") {
-    throw new DeidentificationError(`${action} cannot apply to ${ctx.where} with VR ${ctx.vr}`);
+    throw new ActionDoesNotFitVr(`${action} cannot apply to ${ctx.where} with VR ${ctx.vr}`);
   }
 }
 
@@ -120,7 +123,7 @@ const ACTIONS: Record<ActionName, ActionFn> = {
   dummy,
   replace: (_value, rule, ctx) => {
     if (!STRING_VRS.has(ctx.vr) && ctx.vr !== "UN")
-      throw new DeidentificationError(`replace cannot apply to ${ctx.where} with VR ${ctx.vr}`);
+      throw new ActionDoesNotFitVr(`replace cannot apply to ${ctx.where} with VR ${ctx.vr}`);
     return set(rule.value ?? "", ctx);
   },
   remapUid: (value, _rule, ctx) => {
@@ -129,7 +132,7 @@ const ACTIONS: Record<ActionName, ActionFn> = {
   },
   cleanText: (value, rule, ctx) => {
     if (!STRING_VRS.has(ctx.vr))
-      throw new DeidentificationError(`cleanText cannot apply to ${ctx.where} with VR ${ctx.vr}`);
+      throw new ActionDoesNotFitVr(`cleanText cannot apply to ${ctx.where} with VR ${ctx.vr}`);
     const cleaned = values(value, ctx).map((v) => cleanText(v, ctx.identifiers()));
     // Nothing left of a value that had something: a dummy keeps a Type 1 element valid.
     if (cleaned.every((v) => v === "") && text(value, ctx).trim() !== "") return dummy(value, rule, ctx);

@@ -22,7 +22,7 @@ import { asciiValue, encodeValue } from "../dicom/values.js";
 import { CHARSET_VRS, SINGLE_VALUE_TEXT_VRS } from "../dicom/vr.js";
 import { DeidentificationError } from "../errors.js";
 import type { ActionName, AuditActionName, RuleAction } from "../profiles/types.js";
-import { applyAction, describeValue, type ValueContext } from "./actions.js";
+import { ActionDoesNotFitVr, applyAction, describeValue, type ValueContext } from "./actions.js";
 import { identifierMatcher } from "./clean-text.js";
 import { cachedMethodElements, METHOD_TAGS } from "./deidentification-method.js";
 import {
@@ -481,7 +481,7 @@ function applyRule(
   } catch (error) {
     // An action that does not fit the VR the value was encoded with (a date rule on a DS, cleanText
     // on a binary VR): the value is emptied instead, which is always safe, and the audit says why.
-    if (!(error instanceof DeidentificationError) || !/ cannot apply to /.test(error.message)) throw error;
+    if (!(error instanceof ActionDoesNotFitVr)) throw error;
     outcome = { kind: "set" as const, value: new Uint8Array(0) };
     action = "empty";
     reason = `${rule.action} does not fit VR ${e.vr}: emptied`;
