@@ -49,6 +49,17 @@ const FORMAT_FIELDS = new Set<string>([
   ...["tag", "keyword", "vr", "pattern", "privateCreator", "group", "element", "action", "value"],
   ...["maxYears", "prefix", "fallback", "maxDays", "note"],
   ...["lookupTables", "lookup", "table", "key", "onMissing", "rows", "file"],
+  ...["pixel", "detector", "padding", "scope", "modalities", "sopClasses", "burnedInAnnotationYes"],
+  ...[
+    "unmatched",
+    "lossy",
+    "templates",
+    "manufacturer",
+    "model",
+    "columns",
+    "softwareVersionPrefix",
+    "boxes",
+  ],
   ...OPTION_NAMES,
 ]);
 
@@ -78,6 +89,15 @@ const FIXED_MESSAGE = new RegExp(
       "needs either file or rows",
       "a profile sent with a request can only have inline rows, not files",
       "has more than \\d+ rows",
+      "must be true or false",
+      "must be an integer \\d+-\\d+",
+      "is not a valid value",
+      'must be "reject" or "pass"',
+      "must not be empty",
+      "must be \\[x, y, width, height\\]",
+      "width and height must be at least 1",
+      "lies outside the \\d+x\\d+ frame",
+      "must list at least one box",
       "rows\\[\\d+\\]: (?:has \\d+ columns, expected 2 \\(original, new\\)|an empty original or new value|a value longer than \\d+ characters|a backslash or control character|a duplicate original value)",
     ].join("|") +
     ")$",
