@@ -4,7 +4,14 @@
  * Errors say what went wrong (unreachable, timeout, status) without values; the auth header is a
  * secret and never appears in one.
  */
+import { Readable } from "node:stream";
 import type { Endpoint } from "../config.js";
+import { HttpProblem } from "../http/problem.js";
+import { PartCollector, partTooLarge } from "../upload/limits.js";
+import { readMultipartRelated } from "../upload/multipart-related.js";
+import { parseMediaType } from "../upload/read-upload.js";
+
+const DICOM = "application/dicom";
 
 export class SourceError extends Error {
   constructor(
@@ -112,44 +119,39 @@ export class SourceClient {
       `/studies/${study}/series/${series}/instances/${sop}`,
       'multipart/related; type="application/dicom"',
     );
-    const parts: Buffer[] = [];
-    let size = 0;
-    const reader = response.body!.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > this.maxInstanceBytes + 64 * 1024) {
-        await reader.cancel().catch(() => {});
-        throw new SourceError("source instance larger than MAX_PART_BYTES", true);
+    const media = parseMediaType(response.headers.get("content-type") ?? undefined);
+    const body = Readable.fromWeb(response.body! as import("node:stream/web").ReadableStream<Uint8Array>);
+    // One instance: the same streaming reader and limits as uploads (one part, MAX_PART_BYTES).
+    const limits = {
+      maxParts: 1,
+      maxPartBytes: this.maxInstanceBytes,
+      maxRequestBytes: this.maxInstanceBytes + 64 * 1024,
+    };
+    try {
+      if (media?.type !== "multipart/related") {
+        const collector = new PartCollector(limits.maxPartBytes, () => partTooLarge(limits));
+        for await (const chunk of body) collector.add(chunk as Buffer);
+        return collector.take();
       }
-      parts.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+      if (!media.params.boundary) throw new SourceError("source answered WADO-RS without a boundary", true);
+      for await (const part of readMultipartRelated(body, media.params.boundary, DICOM, limits)) {
+        body.destroy();
+        return part.data;
+      }
+      throw new SourceError("source answered WADO-RS with no instance part", true);
+    } catch (error) {
+      body.destroy();
+      if (error instanceof SourceError) throw error;
+      if (error instanceof HttpProblem && error.status === 413)
+        throw new SourceError("source instance larger than MAX_PART_BYTES", true);
+      if (error instanceof HttpProblem)
+        throw new SourceError("source answered WADO-RS with a malformed body", true);
+      throw new SourceError("source connection failed while sending an instance", false);
     }
-    const body = Buffer.concat(parts, size);
-    const type = response.headers.get("content-type") ?? "";
-    if (!/^multipart\//i.test(type)) return body;
-    const part = firstPart(body, type);
-    if (!part) throw new SourceError("source answered WADO-RS with no instance part", true);
-    return part;
   }
 }
 
 function stringValue(item: JsonItem, tag: string): string | undefined {
   const v = item[tag]?.Value?.[0];
   return typeof v === "string" && v.length > 0 ? v : undefined;
-}
-
-/** The body of the first part of a multipart response (a single instance). */
-export function firstPart(body: Buffer, contentType: string): Buffer | undefined {
-  const m = /boundary="?([^";]+)"?/i.exec(contentType);
-  if (!m) return undefined;
-  const delimiter = Buffer.from(`--${m[1]}`);
-  const start = body.indexOf(delimiter);
-  if (start < 0) return undefined;
-  const headersEnd = body.indexOf("\r\n\r\n", start + delimiter.length);
-  if (headersEnd < 0) return undefined;
-  const dataStart = headersEnd + 4;
-  const end = body.indexOf(Buffer.concat([Buffer.from("\r\n"), delimiter]), dataStart);
-  if (end < 0) return undefined;
-  return body.subarray(dataStart, end);
 }
