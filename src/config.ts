@@ -208,6 +208,14 @@ function endpoints(
   return out;
 }
 
+/** An endpoint's auth header line as request headers: {"authorization": "Bearer ..."} (none without one). */
+export function authHeaders(endpoint: Pick<Endpoint, "authHeader">): Record<string, string> {
+  const line = endpoint.authHeader;
+  if (!line) return {};
+  const colon = line.indexOf(":");
+  return { [line.slice(0, colon).trim().toLowerCase()]: line.slice(colon + 1).trim() };
+}
+
 function validAuthHeader(value: unknown): value is string {
   return typeof value === "string" && /^[A-Za-z0-9-]+:\s*\S/.test(value) && !/[\r\n]/.test(value);
 }

@@ -5,7 +5,7 @@
  * secret and never appears in one.
  */
 import { Readable } from "node:stream";
-import type { Endpoint } from "../config.js";
+import { authHeaders, type Endpoint } from "../config.js";
 import { HttpProblem } from "../http/problem.js";
 import { PartCollector, partTooLarge } from "../upload/limits.js";
 import { readMultipartRelated } from "../upload/multipart-related.js";
@@ -48,13 +48,7 @@ export class SourceClient {
   }
 
   private headers(accept: string): Record<string, string> {
-    const headers: Record<string, string> = { accept };
-    const auth = this.endpoint.authHeader;
-    if (auth) {
-      const colon = auth.indexOf(":");
-      headers[auth.slice(0, colon).trim().toLowerCase()] = auth.slice(colon + 1).trim();
-    }
-    return headers;
+    return { accept, ...authHeaders(this.endpoint) };
   }
 
   private async get(route: string, accept: string): Promise<Response> {

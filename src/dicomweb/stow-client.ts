@@ -7,6 +7,7 @@ import http from "node:http";
 import https from "node:https";
 import { Readable } from "node:stream";
 import { multipartBody } from "../respond/multipart.js";
+import { authHeaders } from "../config.js";
 
 export interface Destination {
   readonly name: string;
@@ -45,13 +46,8 @@ export async function forwardInstances(
     "content-type": body.contentType,
     "content-length": String(body.length),
     accept: "application/dicom+json",
+    ...authHeaders(destination),
   };
-  if (destination.authHeader) {
-    const colon = destination.authHeader.indexOf(":");
-    headers[destination.authHeader.slice(0, colon).trim().toLowerCase()] = destination.authHeader
-      .slice(colon + 1)
-      .trim();
-  }
   const answer = await post(destination, headers, body.chunks);
   if (!answer.ok)
     return { reached: false, status: 0, stored: new Set(), failed: new Map(), problem: answer.problem };

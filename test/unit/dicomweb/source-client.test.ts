@@ -12,16 +12,17 @@ const INSTANCE = Buffer.concat([
   Buffer.alloc(3000, 7),
 ]);
 
-type Answer = (res: http.ServerResponse) => void;
+type Answer = (res: http.ServerResponse, req: http.IncomingMessage) => void;
 let answer: Answer = () => {};
 let server: http.Server;
 let client: SourceClient;
 
 beforeAll(async () => {
-  server = http.createServer((_req, res) => answer(res));
+  server = http.createServer((req, res) => answer(res, req));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dicom-web`;
-  client = new SourceClient({ name: "src", url, timeoutMs: 5000, minBytesPerSecond: 0 }, 4096);
+  const authHeader = "Authorization: Bearer s3cret-token";
+  client = new SourceClient({ name: "src", url, authHeader, timeoutMs: 5000, minBytesPerSecond: 0 }, 4096);
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
@@ -55,6 +56,16 @@ describe("SourceClient.retrieve", () => {
   it("returns the one part of a multipart/related answer, boundary-like bytes inside the data kept", async () => {
     answer = send('multipart/related; type="application/dicom"; boundary=b1', multipart([INSTANCE]), 7);
     expect(Buffer.compare(await client.retrieve("1.2", "1.3", "1.4"), INSTANCE)).toBe(0);
+  });
+
+  it("sends the endpoint's auth header line as a header", async () => {
+    let seen: string | undefined;
+    answer = (res, req) => {
+      seen = req.headers.authorization;
+      send("application/dicom", INSTANCE)(res, req);
+    };
+    await client.retrieve("1.2", "1.3", "1.4");
+    expect(seen).toBe("Bearer s3cret-token");
   });
 
   it("takes a quoted boundary", async () => {
