@@ -18,6 +18,7 @@ export const FLOAT_PIXEL_DATA = tagOf(0x7fe0, 0x0008);
 export const DOUBLE_FLOAT_PIXEL_DATA = tagOf(0x7fe0, 0x0009);
 const PALETTE_DESCRIPTORS = [tagOf(0x0028, 0x1101), tagOf(0x0028, 0x1102), tagOf(0x0028, 0x1103)];
 const PALETTE_DATA = [tagOf(0x0028, 0x1201), tagOf(0x0028, 0x1202), tagOf(0x0028, 0x1203)];
+const SEGMENTED_PALETTE_DATA = [tagOf(0x0028, 0x1221), tagOf(0x0028, 0x1222), tagOf(0x0028, 0x1223)];
 
 export interface PixelModule {
   readonly rows: number;
@@ -52,6 +53,70 @@ function usAt(v: Uint8Array, i: number, le: boolean): number {
   return le ? v[2 * i]! | (v[2 * i + 1]! << 8) : (v[2 * i]! << 8) | v[2 * i + 1]!;
 }
 
+/** Round half to even, as numpy.around (pydicom expands linear segments with it). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * A segmented palette LUT (PS3.3 C.7.9.2: discrete, linear and indirect segments of 16-bit words)
+ * expanded into `entries` 16-bit words in the same byte order. Indirect offsets count words, as
+ * pydicom reads them.
+ */
+export function expandSegmentedLut(data: Uint8Array, le: boolean, entries: number): Uint8Array {
+  const words = data.length >> 1;
+  const w = (i: number): number => {
+    if (i >= words) throw new PixelError("PIXEL_MODULE", "segmented palette LUT data ends inside a segment");
+    return usAt(data, i, le);
+  };
+  const out: number[] = [];
+  const expand = (start: number, maxSegments: number, depth: number): void => {
+    let i = start;
+    let segments = 0;
+    while (i + 1 < words && segments < maxSegments) {
+      const opcode = w(i);
+      const length = w(i + 1);
+      i += 2;
+      if (opcode === 0) {
+        for (let k = 0; k < length; k++) out.push(w(i + k));
+        i += length;
+      } else if (opcode === 1) {
+        if (out.length === 0)
+          throw new PixelError("PIXEL_MODULE", "segmented palette LUT starts with a linear segment");
+        const y0 = out[out.length - 1]!;
+        const y1 = w(i);
+        i += 1;
+        // numpy.linspace(y0 + step, y1, length), rounded half to even.
+        const start = y0 + (y1 - y0) / length;
+        for (let k = 0; k < length; k++)
+          out.push(length === 1 ? y1 : roundHalfEven(start + (k * (y1 - start)) / (length - 1)));
+      } else if (opcode === 2) {
+        if (out.length === 0 || depth > 4)
+          throw new PixelError(
+            "PIXEL_MODULE",
+            "segmented palette LUT has an indirect segment it cannot follow",
+          );
+        const offset = w(i) | (w(i + 1) << 16);
+        i += 2;
+        expand(offset, length, depth + 1);
+      } else {
+        throw new PixelError("PIXEL_MODULE", "segmented palette LUT has an unknown segment type");
+      }
+      if (out.length > entries)
+        throw new PixelError("PIXEL_MODULE", "segmented palette LUT expands past its descriptor's length");
+      segments++;
+    }
+  };
+  expand(0, Infinity, 0);
+  if (out.length !== entries)
+    throw new PixelError("PIXEL_MODULE", "segmented palette LUT does not expand to its descriptor's length");
+  const bytes = new Uint8Array(2 * entries);
+  const view = new DataView(bytes.buffer);
+  out.forEach((v, k) => view.setUint16(2 * k, v, le));
+  return bytes;
+}
+
 /** Index of the palette entry with the lowest luminance (not always 0), and the palette for display. */
 function readPalette(
   ds: readonly DataElement[],
@@ -62,17 +127,22 @@ function readPalette(
   let count = 0;
   for (let c = 0; c < 3; c++) {
     const d = find(ds, PALETTE_DESCRIPTORS[c]!)?.value;
-    const data = find(ds, PALETTE_DATA[c]!)?.value;
-    if (!d || d.length < 6 || !data)
-      throw new PixelError(
-        "PIXEL_MODULE",
-        "PALETTE COLOR without its descriptors and (unsegmented) LUT data",
-      );
+    if (!d || d.length < 6) throw new PixelError("PIXEL_MODULE", "PALETTE COLOR without its LUT descriptors");
     const n = usAt(d, 0, le) || 65536;
     first = usAt(d, 1, le);
     const bits = usAt(d, 2, le);
     if (bits !== 16 && bits !== 8)
       throw new PixelError("PIXEL_MODULE", "palette LUT entries are not 8 or 16 bits");
+    let data = find(ds, PALETTE_DATA[c]!)?.value;
+    if (!data) {
+      const segmented = find(ds, SEGMENTED_PALETTE_DATA[c]!)?.value;
+      if (!segmented || bits !== 16)
+        throw new PixelError(
+          "PIXEL_MODULE",
+          "PALETTE COLOR without its LUT data (plain, or segmented 16-bit)",
+        );
+      data = expandSegmentedLut(segmented, le, n);
+    }
     if (data.length < 2 * n)
       throw new PixelError("PIXEL_MODULE", "palette LUT data is shorter than its descriptor");
     if (count && n !== count) throw new PixelError("PIXEL_MODULE", "palette LUTs differ in length");
