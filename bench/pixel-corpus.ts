@@ -23,6 +23,7 @@ import { anonymizeInstance } from "../src/engine/anonymize.js";
 import { UidMapper } from "../src/engine/uid-map.js";
 import { loadCodecs } from "../src/pixel/codecs.js";
 import { decodeFrames } from "../src/pixel/index.js";
+import { pixelModule, type PixelModule } from "../src/pixel/module.js";
 import { runPixelStep } from "../src/pixel/step.js";
 import { ProfileRegistry } from "../src/profiles/registry.js";
 
@@ -102,6 +103,17 @@ function referenceDecode(file: string, ts: string, out: string): string | undefi
   return r.status === 0 ? (tool[0] as string) : `${tool[0] as string} failed`;
 }
 
+/** Interleaved samples (R G B R G B ...) as planes (R R ... G G ... B B ...). */
+function toPlanar(frame: Uint8Array, px: PixelModule): Uint8Array {
+  const bps = px.bitsAllocated / 8;
+  const n = px.rows * px.cols;
+  const out = new Uint8Array(frame.length);
+  for (let i = 0; i < n; i++)
+    for (let s = 0; s < px.spp; s++)
+      for (let b = 0; b < bps; b++) out[(s * n + i) * bps + b] = frame[(i * px.spp + s) * bps + b]!;
+  return out;
+}
+
 /** Our decode of `output` against the reference tool's decode of the same file: equal samples? */
 async function compareWithReference(output: Buffer, ts: string): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pixel-corpus-"));
@@ -118,8 +130,11 @@ async function compareWithReference(output: Buffer, ts: string): Promise<string>
     const theirs = readPart10(fs.readFileSync(raw));
     const samples = theirs.dataset.find((e) => e.tag === PIXEL_DATA)?.value;
     if (!samples) return `${tool}: no Pixel Data`;
-    // The reference writes frames one after another, interleaved unless it keeps planar.
-    const joined = Buffer.concat(mine.frames);
+    // The reference writes frames one after another; dcmdrle writes colour by plane.
+    const theirPx = pixelModule(theirs.dataset, theirs.transferSyntax.encoding.littleEndian);
+    const joined = Buffer.concat(
+      mine.frames.map((f) => (theirPx.planar === 1 && mine.planar === 0 ? toPlanar(f, theirPx) : f)),
+    );
     const same = Buffer.compare(joined, Buffer.from(samples).subarray(0, joined.length)) === 0;
     return same ? `${tool}: identical` : `${tool}: DIFFERENT (planar ${mine.planar})`;
   } catch (error) {

@@ -38,7 +38,20 @@ export function prng(seed: number): () => number {
   };
 }
 
-const FIRST = ["JANE", "JOHN", "MARIA", "AHMED", "LI", "OLGA", "PIERRE", "SOFIA", "KWAME", "ANNA", "RAJ", "EMMA"];
+const FIRST = [
+  "JANE",
+  "JOHN",
+  "MARIA",
+  "AHMED",
+  "LI",
+  "OLGA",
+  "PIERRE",
+  "SOFIA",
+  "KWAME",
+  "ANNA",
+  "RAJ",
+  "EMMA",
+];
 const LAST = ["DOE", "SMITH", "GARCIA", "NGUYEN", "MULLER", "OKAFOR", "ROSSI", "KOWALSKI", "TANAKA", "SILVA"];
 const PLACES = [
   "St. Mary's Hospital",
@@ -67,14 +80,16 @@ export interface SyntheticFrame {
 
 function phiString(r: () => number): { text: string; kind: string } {
   const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
-  const d = (n: number): string =>
-    Array.from({ length: n }, () => Math.floor(r() * 10)).join("");
+  const d = (n: number): string => Array.from({ length: n }, () => Math.floor(r() * 10)).join("");
   const mm = String(1 + Math.floor(r() * 12)).padStart(2, "0");
   const dd = String(1 + Math.floor(r() * 28)).padStart(2, "0");
   const yyyy = String(1930 + Math.floor(r() * 90));
   switch (Math.floor(r() * 7)) {
     case 0:
-      return { kind: "name", text: r() < 0.5 ? `${pick(LAST)}^${pick(FIRST)}` : `${pick(FIRST)} ${pick(LAST)}` };
+      return {
+        kind: "name",
+        text: r() < 0.5 ? `${pick(LAST)}^${pick(FIRST)}` : `${pick(FIRST)} ${pick(LAST)}`,
+      };
     case 1:
       return { kind: "dob", text: r() < 0.5 ? `DOB: ${mm}/${dd}/${yyyy}` : `Born ${yyyy}-${mm}-${dd}` };
     case 2:
@@ -105,7 +120,10 @@ interface Base {
 function crop(img: RgbImage, [x0, y0, w, h]: Rect): RgbImage {
   const data = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++)
-    data.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
+    data.set(
+      img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3),
+      y * w * 3,
+    );
   return { width: w, height: h, data };
 }
 
@@ -118,10 +136,19 @@ function gtBoxes(name: string): Rect[] {
 export function bases(): Base[] {
   const frame = (bytes: Buffer): RgbImage => displayFrame(bytes).img;
   const epicard = fs.readFileSync(
-    path.join(CORPUS_DIR, "../realworld/dcm4che_dcm4che__dcm4che-test-data_src_main_resources_US-RGB-8-epicard"),
+    path.join(
+      CORPUS_DIR,
+      "../realworld/dcm4che_dcm4che__dcm4che-test-data_src_main_resources_US-RGB-8-epicard",
+    ),
   );
   return [
-    { name: "ct-implicit-le-ge", frames: 4, img: frame(corpusBytes("ct-implicit-le-ge")), occupied: [], colour: false },
+    {
+      name: "ct-implicit-le-ge",
+      frames: 4,
+      img: frame(corpusBytes("ct-implicit-le-ge")),
+      occupied: [],
+      colour: false,
+    },
     {
       name: "us-burned-in-yes-philips-phi",
       frames: 4,
@@ -168,7 +195,10 @@ export function bases(): Base[] {
 
 function overlaps(a: Rect, b: Rect, gap: number): boolean {
   return (
-    a[0] - gap < b[0] + b[2] && b[0] - gap < a[0] + a[2] && a[1] - gap < b[1] + b[3] && b[1] - gap < a[1] + a[3]
+    a[0] - gap < b[0] + b[2] &&
+    b[0] - gap < a[0] + a[2] &&
+    a[1] - gap < b[1] + b[3] &&
+    b[1] - gap < a[1] + a[3]
   );
 }
 
@@ -210,7 +240,13 @@ function meanGrey(img: RgbImage, [x, y, w, h]: Rect): number {
   return s / (w * h);
 }
 
-function draw(ctx: SKRSContext2D, img: RgbImage, s: SyntheticString, font: string, at: [number, number]): void {
+function draw(
+  ctx: SKRSContext2D,
+  img: RgbImage,
+  s: SyntheticString,
+  font: string,
+  at: [number, number],
+): void {
   ctx.font = font;
   ctx.textBaseline = "top";
   const [x, y, w, h] = s.box;
@@ -272,7 +308,8 @@ export function syntheticSet(seed = 20261202, perFrame = 5): SyntheticFrame[] {
           const x = 6 + Math.floor(r() * Math.max(1, width - ink[2] - 12)) - ink[0];
           const y = 6 + Math.floor(r() * Math.max(1, height - ink[3] - 12)) - ink[1];
           const box: Rect = [x + ink[0], y + ink[1], ink[2], ink[3]];
-          if (box[0] < 4 || box[1] < 4 || box[0] + box[2] > width - 4 || box[1] + box[3] > height - 4) continue;
+          if (box[0] < 4 || box[1] < 4 || box[0] + box[2] > width - 4 || box[1] + box[3] > height - 4)
+            continue;
           if (base.occupied.some((o) => overlaps(box, o, 8)) || strings.some((s) => overlaps(box, s.box, 12)))
             continue;
           const s: SyntheticString = { text, kind, box, size, contrast };
