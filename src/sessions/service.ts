@@ -17,6 +17,7 @@ import {
 } from "../http/problem.js";
 import type { ProfileChoice } from "../http/profile-choice.js";
 import { buildAudit, type Audit } from "../respond/audit.js";
+import { pixelPreview, type PixelPreview } from "./pixel-preview.js";
 import type { UploadPart } from "../upload/limits.js";
 import type { InstanceInfo, SessionMeta, SessionStore, SwapOptions, Version } from "./store.js";
 
@@ -286,15 +287,22 @@ export class SessionService {
     );
   }
 
-  /** A dry run: every change with before and after; nothing is staged. */
+  /**
+   * A dry run: every change with before and after; nothing is staged. Under a profile with a pixel
+   * step, `pixel` lists the boxes each scanned instance gets, per frame.
+   */
   async preview(
     id: string,
     owner: string | null,
     choice: ProfileChoice,
-  ): Promise<Audit & { changesByAction: Record<string, number> }> {
+  ): Promise<Audit & { changesByAction: Record<string, number>; pixel?: PixelPreview }> {
     const meta = await this.get(id, owner);
     const audit = buildAudit(choice.plan, await this.runAll(meta, choice), true);
-    return { ...audit, changesByAction: countByAction(audit) };
+    return {
+      ...audit,
+      changesByAction: countByAction(audit),
+      ...(choice.plan.pixel ? { pixel: pixelPreview(audit) } : {}),
+    };
   }
 
   /**
