@@ -555,6 +555,25 @@ export class SessionService {
     }
   }
 
+  /**
+   * The staged copy whose new SOP Instance UID is `sop`, found through the staged audit: one blob
+   * is read, not all of them. Undefined when no staged instance has it.
+   */
+  async stagedInstance(id: string, owner: string | null, sop: string): Promise<Buffer | undefined> {
+    const meta = await this.get(id, owner);
+    if (meta.state === "open")
+      throw conflict("nothing is staged: POST /sessions/{id}/apply?profile=<name> first");
+    const text = meta.audit ? await this.store.getBlob(meta.id, meta.audit) : undefined;
+    if (!text) throw notFound("the staged result has expired");
+    const audit = JSON.parse(text.toString("utf8")) as Audit;
+    const position = audit.instances.findIndex((i) => i.status === "anonymized" && i.sopInstanceUID === sop);
+    if (position < 0) return undefined;
+    const key = meta.instances[position]?.staged;
+    const data = key ? await this.store.getBlob(meta.id, key) : undefined;
+    if (!data) throw notFound("the staged result has expired");
+    return data;
+  }
+
   async instance(id: string, owner: string | null, index: number, version: Version): Promise<Buffer> {
     const meta = await this.get(id, owner);
     const info = meta.instances.find((i) => i.index === index);
