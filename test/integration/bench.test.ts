@@ -12,7 +12,13 @@ describe("npm run bench", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    for (const heading of ["### CT series", "### large multi-frame", "### tiny", "### memory"])
+    for (const heading of [
+      "### CT series",
+      "### large multi-frame",
+      "### tiny",
+      "### pixel step",
+      "### memory",
+    ])
       expect(r.stdout).toContain(heading);
     for (const row of [
       "CLI hipaa, 1 worker (default)",
@@ -22,5 +28,15 @@ describe("npm run bench", () => {
     ]) {
       expect(r.stdout).toContain(`| ${row} |`);
     }
+    // The pixel rows, each beside the header-only path of the same input.
+    for (const input of ["1024x768 US (Philips EPIQ)", "3-frame 1024x768 cine (built from it)"])
+      for (const row of [
+        "engine in-process, hipaa (header only)",
+        "engine in-process, pixel (templates)",
+        "engine in-process, detector on",
+        "CLI (whole process), pixel (templates)",
+        "CLI (whole process), detector on",
+      ])
+        expect(r.stdout).toContain(`| ${input} | ${row} |`);
   }, 150_000);
 });
