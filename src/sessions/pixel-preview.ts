@@ -4,6 +4,7 @@
  * ("frame F x X y Y width W height H source S", written by src/engine/anonymize.ts). Coordinates
  * and sources only: never a value of the instance.
  */
+import type { UsRegions } from "../pixel/us-regions.js";
 import type { Audit } from "../respond/audit.js";
 
 export interface PreviewBox {
@@ -22,13 +23,21 @@ export interface PixelPreview {
     readonly sopInstanceUID?: string;
     /** Filled boxes, padded and clipped, sorted by frame; empty when the step found no text. */
     readonly boxes: readonly PreviewBox[];
+    /**
+     * The instance's US regions (0018,6011), where it has them: clipped to the frame, with counts of
+     * regions clipped or dropped. Information only: text is searched and filled inside them too.
+     */
+    readonly usRegions?: UsRegions;
   }>;
 }
 
 const BOX = /^frame (\d+) x (\d+) y (\d+) width (\d+) height (\d+) source (template|detector)$/;
 const STEP_RAN = "the Clean Pixel Data step ran";
 
-export function pixelPreview(audit: Audit): PixelPreview {
+export function pixelPreview(
+  audit: Audit,
+  regions: (index: number) => UsRegions | undefined = () => undefined,
+): PixelPreview {
   const instances: Array<PixelPreview["instances"][number]> = [];
   for (const instance of audit.instances) {
     if (instance.status !== "anonymized") continue;
@@ -52,10 +61,12 @@ export function pixelPreview(audit: Audit): PixelPreview {
     }
     if (!ran) continue;
     boxes.sort((a, b) => a.frame - b.frame);
+    const usRegions = regions(instance.index);
     instances.push({
       index: instance.index,
       ...(instance.sopInstanceUID ? { sopInstanceUID: instance.sopInstanceUID } : {}),
       boxes,
+      ...(usRegions ? { usRegions } : {}),
     });
   }
   return { instances };

@@ -18,6 +18,9 @@ import {
 import type { ProfileChoice } from "../http/profile-choice.js";
 import { buildAudit, type Audit } from "../respond/audit.js";
 import { pixelPreview, type PixelPreview } from "./pixel-preview.js";
+import { usRegions, type UsRegions } from "../pixel/us-regions.js";
+import { readPart10 } from "../dicom/part10.js";
+import { tagOf } from "../dicom/tag.js";
 import type { UploadPart } from "../upload/limits.js";
 import type { InstanceInfo, SessionMeta, SessionStore, SwapOptions, Version } from "./store.js";
 
@@ -298,10 +301,18 @@ export class SessionService {
   ): Promise<Audit & { changesByAction: Record<string, number>; pixel?: PixelPreview }> {
     const meta = await this.get(id, owner);
     const audit = buildAudit(choice.plan, await this.runAll(meta, choice), true);
+    if (!choice.plan.pixel) return { ...audit, changesByAction: countByAction(audit) };
+    // The US regions of the instances the step ran on, read from their originals' headers.
+    const regions = new Map<number, UsRegions | undefined>();
+    for (const { index } of pixelPreview(audit).instances) {
+      const info = meta.instances.find((i) => i.index === index);
+      const original = info?.original ? await this.store.getBlob(meta.id, info.original) : undefined;
+      if (original) regions.set(index, regionsOf(original));
+    }
     return {
       ...audit,
       changesByAction: countByAction(audit),
-      ...(choice.plan.pixel ? { pixel: pixelPreview(audit) } : {}),
+      pixel: pixelPreview(audit, (index) => regions.get(index)),
     };
   }
 
@@ -634,4 +645,19 @@ function countByAction(audit: Audit): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const i of audit.instances) for (const c of i.changes) counts[c.action] = (counts[c.action] ?? 0) + 1;
   return counts;
+}
+
+/** The US regions of an instance against its own Rows and Columns; undefined when it has none. */
+function regionsOf(input: Buffer): UsRegions | undefined {
+  try {
+    const { dataset, transferSyntax } = readPart10(input);
+    const le = transferSyntax.encoding.littleEndian;
+    const us = (tag: number): number => {
+      const v = dataset.find((e) => e.tag === tag)?.value;
+      return v && v.length >= 2 ? new DataView(v.buffer, v.byteOffset, 2).getUint16(0, le) : 0;
+    };
+    return usRegions(dataset, us(tagOf(0x0028, 0x0010)), us(tagOf(0x0028, 0x0011)), le);
+  } catch {
+    return undefined; // the engine already ran on it; a header that does not parse has no regions to show
+  }
 }

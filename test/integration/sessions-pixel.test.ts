@@ -50,11 +50,21 @@ describe("session preview under a pixel profile", { timeout: 60_000 }, () => {
           index: 0,
           sopInstanceUID: preview.instances[0].sopInstanceUID,
           boxes: [{ frame: 1, x: 0, y: 0, width: 1024, height: 26, source: "template" }],
+          usRegions: { regions: [{ x: 14, y: 38, width: 997, height: 721 }], clipped: 0, dropped: 0 },
         },
         {
           index: 1,
           sopInstanceUID: preview.instances[1].sopInstanceUID,
           boxes: [{ frame: 1, x: 0, y: 0, width: 800, height: 62, source: "template" }],
+          // The first region's Max X1 is 800 on an 800-wide frame: clipped, counted, not refused.
+          usRegions: {
+            regions: [
+              { x: 120, y: 60, width: 680, height: 459 },
+              { x: 176, y: 522, width: 568, height: 55 },
+            ],
+            clipped: 1,
+            dropped: 0,
+          },
         },
       ],
     });
@@ -107,6 +117,17 @@ describe("session preview under a pixel profile", { timeout: 60_000 }, () => {
     }
     // The patient bar (y 6-19) is covered by some detector box.
     expect(philips.some((b: { y: number; height: number }) => b.y <= 6 && b.y + b.height >= 19)).toBe(true);
+    // Text is searched inside the US region too (the probe and frequency labels lie in it).
+    const [region] = pixel.instances[0].usRegions.regions;
+    expect(region).toEqual({ x: 14, y: 38, width: 997, height: 721 });
+    const inside = philips.filter(
+      (b: { x: number; y: number; width: number; height: number }) =>
+        b.x >= region.x &&
+        b.y >= region.y &&
+        b.x + b.width <= region.x + region.width &&
+        b.y + b.height <= region.y + region.height,
+    );
+    expect(inside.length).toBeGreaterThan(0);
   });
 
   it("the staged instance renders black inside its boxes, as the original outside", async () => {
