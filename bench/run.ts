@@ -3,7 +3,10 @@
  * corpora, each next to baselines measured in the same run (a naive dcmjs read-modify-write; gdcmanon
  * and dcmodify when installed). Medians of --runs; ratios to the baselines.
  *
- *   npm run bench -- [--runs 3] [--scale 1] [--no-memory] [--quick]
+ *   npm run bench -- [--runs 3] [--scale 1] [--no-memory] [--no-pixel] [--quick]
+ *
+ * The pixel rows (bench/pixel.ts): the Clean Pixel Data step on a real 1024x768 ultrasound and a
+ * 30-frame cine built from it, beside the header-only path.
  *
  * Optional baselines: apt-get install libgdcm-tools (gdcmanon) dcmtk (dcmodify) orthanc (REST /anonymize).
  */
@@ -18,6 +21,7 @@ import { UidMapper } from "../src/engine/uid-map.js";
 import { ProfileRegistry } from "../src/profiles/registry.js";
 import { measureHttp } from "./http.js";
 import { measureOrthancAnonymize, orthancInstalled } from "./orthanc.js";
+import { benchPixel } from "./pixel.js";
 import { writeCtSeries, type SeriesOptions } from "./synthetic.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -27,6 +31,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     scale: { type: "string", default: "1" },
     "no-memory": { type: "boolean", default: false },
+    "no-pixel": { type: "boolean", default: false },
     quick: { type: "boolean", default: false },
   },
 });
@@ -265,6 +270,7 @@ try {
     gdcm,
   );
   await benchCorpus("tiny", { count: n(2000), rows: 64, columns: 64 }, gdcm);
+  if (!values["no-pixel"]) await benchPixel({ root, work, cli, runs, quick: values.quick ?? false, measure });
   if (!values["no-memory"]) await benchMemory();
 } finally {
   fs.rmSync(work, { recursive: true, force: true });

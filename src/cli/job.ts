@@ -7,6 +7,7 @@ import { anonymizeInstanceChunks, type PhaseTimings } from "../engine/anonymize.
 import type { AuditEntry } from "../engine/apply.js";
 import type { Plan } from "../engine/plan.js";
 import { UidMapper } from "../engine/uid-map.js";
+import { runPixelStep, type PixelStepOutcome } from "../pixel/step.js";
 import { builtinProfileDir, ProfileRegistry } from "../profiles/registry.js";
 
 export interface JobSettings {
@@ -78,20 +79,35 @@ export class FileJob {
     this.outDir = path.resolve(outDir);
   }
 
-  /** Never throws: whatever goes wrong with one file is that file's failure, and the batch goes on. */
-  run(index: number, source: string): FileResult {
+  /**
+   * Never throws: whatever goes wrong with one file is that file's failure, and the batch goes on.
+   * Synchronous (a plain result) when the profile has no pixel step: the header-only path is not
+   * slowed by promises. With a pixel step, a promise: codecs load and the detector runs first
+   * (src/pixel/step.ts), then the header pipeline swaps in the cleaned Pixel Data.
+   */
+  run(index: number, source: string): FileResult | Promise<FileResult> {
+    if (this.plan.pixel) return this.runPixel(index, source);
     try {
-      return this.runOne(index, source);
+      return this.runOne(index, source, undefined);
     } catch {
-      // An error we did not foresee: its message is not known to be free of values.
-      return failure(index, source, "INTERNAL", "unexpected error while processing this file", 0);
+      return unexpected(index, source);
     }
   }
 
-  private runOne(index: number, source: string): FileResult {
-    let input: Buffer;
+  private async runPixel(index: number, source: string): Promise<FileResult> {
     try {
-      input = readInto(source, this.inputBuffer);
+      const input = this.read(index, source);
+      if ("status" in input) return input;
+      const pixel = await runPixelStep(input.buffer, this.plan);
+      return this.runOne(index, source, { input: input.buffer, pixel });
+    } catch {
+      return unexpected(index, source);
+    }
+  }
+
+  private read(index: number, source: string): { buffer: Buffer } | FileResult {
+    try {
+      return { buffer: readInto(source, this.inputBuffer) };
     } catch (error) {
       return {
         index,
@@ -103,11 +119,26 @@ export class FileJob {
         outputBytes: 0,
       };
     }
+  }
+
+  private runOne(
+    index: number,
+    source: string,
+    pre: { input: Buffer; pixel: PixelStepOutcome | undefined } | undefined,
+  ): FileResult {
+    let input: Buffer;
+    if (pre) input = pre.input;
+    else {
+      const read = this.read(index, source);
+      if ("status" in read) return read;
+      input = read.buffer;
+    }
     // Without an audit file the changes are only counted: no before/after text to build.
     const outcome = anonymizeInstanceChunks(input, {
       plan: this.plan,
       uids: this.uids,
       auditValues: this.withChanges,
+      pixel: pre?.pixel,
     });
     if (outcome.status === "failed") {
       return {
@@ -143,6 +174,11 @@ export class FileJob {
       timings: outcome.timings,
     };
   }
+}
+
+/** An error we did not foresee: its message is not known to be free of values. */
+function unexpected(index: number, source: string): FileResult {
+  return failure(index, source, "INTERNAL", "unexpected error while processing this file", 0);
 }
 
 function failure(

@@ -15,7 +15,10 @@ export async function runJobs(
       settings.outDir,
       settings.withChanges,
     );
-    files.forEach((source, index) => onResult(job.run(index, source)));
+    for (let index = 0; index < files.length; index++) {
+      const result = job.run(index, files[index]!);
+      onResult(result instanceof Promise ? await result : result);
+    }
     return;
   }
   const workerUrl = new URL("./worker.js", import.meta.url);

@@ -11,5 +11,7 @@ const job = new FileJob(
 );
 
 parentPort!.on("message", (task: { index: number; source: string }) => {
-  parentPort!.postMessage(job.run(task.index, task.source));
+  const result = job.run(task.index, task.source);
+  if (result instanceof Promise) void result.then((r) => parentPort!.postMessage(r));
+  else parentPort!.postMessage(result);
 });

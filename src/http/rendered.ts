@@ -107,7 +107,7 @@ interface RenderQuery {
   version?: string;
 }
 
-function render(
+async function render(
   request: FastifyRequest<{ Querystring: RenderQuery }>,
   reply: FastifyReply,
   data: Buffer,
@@ -120,7 +120,7 @@ function render(
     throw unprocessable("the instance cannot be read as DICOM");
   }
   try {
-    const image = renderFrame(parsed, {
+    const image = await renderFrame(parsed, {
       frame,
       ...optional("window", parseWindow(request.query.window)),
       ...optional("viewport", parseViewport(request.query.viewport)),
@@ -177,18 +177,19 @@ export default async function renderedRoutes(app: FastifyInstance, ctx: AppConte
     const owner = ctx.authenticate(request);
     const frame = parseFrame(request.params.frame);
     checkAccept(request);
-    const { outputs } = await ctx.sessions.staged(request.params.id, owner);
     const { study, series, sop } = request.params;
-    const match = outputs.find((o) => {
+    // One staged blob, found by its SOP Instance UID in the staged audit; study and series checked on it.
+    const data = await ctx.sessions.stagedInstance(request.params.id, owner, sop);
+    const matches = (d: Buffer): boolean => {
       try {
-        const h = readInstanceHeader(o.data);
+        const h = readInstanceHeader(d);
         return h.studyInstanceUID === study && h.seriesInstanceUID === series && h.sopInstanceUID === sop;
       } catch {
         return false;
       }
-    });
-    if (!match) throw notFound("no de-identified instance in this session matches");
-    return render(request, reply, match.data, frame);
+    };
+    if (!data || !matches(data)) throw notFound("no de-identified instance in this session matches");
+    return render(request, reply, data, frame);
   };
   app.get("/dicomweb/sessions/:id/studies/:study/series/:series/instances/:sop/rendered", dicomweb);
   app.get(

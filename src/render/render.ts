@@ -1,8 +1,14 @@
 /**
- * Rendered frames (PS3.18 8.3.5 / 9.5 "rendered resources"): one frame of a native (uncompressed)
- * instance turned into an 8-bit greyscale or RGB raster, following the grayscale pipeline of PS3.3
- * C.11 (stored value -> Modality rescale -> VOI window -> Presentation, MONOCHROME1 inverted) or the
- * colour models RGB, YBR_FULL, YBR_FULL_422 and PALETTE COLOR.
+ * Rendered frames (PS3.18 8.3.5 / 9.5 "rendered resources"): one frame of an instance turned into an
+ * 8-bit greyscale or RGB raster, following the grayscale pipeline of PS3.3 C.11 (stored value ->
+ * Modality rescale -> VOI window -> Presentation, MONOCHROME1 inverted) or the colour models RGB,
+ * YBR_FULL, YBR_FULL_422 and PALETTE COLOR.
+ *
+ * Native frames are read here, one frame at a time (1-bit, any High Bit, native YBR_FULL_422
+ * included). Compressed (encapsulated) frames are decoded by the pixel step's codecs
+ * (src/pixel: `loadCodecs` then `decodeFrames`, whose Image Pixel module describes the decoded
+ * samples, e.g. lossy JPEG colour as RGB): every syntax the pixel step can decode renders, and the
+ * others answer "compressed; no decoder".
  *
  * What cannot be rendered is a RenderError with a reason naming tags and values of the pixel module
  * only (never patient data): the HTTP layer answers 422 with it.
@@ -11,6 +17,9 @@ import type { DataElement } from "../dicom/element.js";
 import type { ParsedInstance } from "../dicom/part10.js";
 import { tagOf, tagParen, PIXEL_DATA, type Tag } from "../dicom/tag.js";
 import { asciiValue } from "../dicom/values.js";
+import { loadCodecs } from "../pixel/codecs.js";
+import { PixelError } from "../pixel/errors.js";
+import { decodeFrames } from "../pixel/index.js";
 import type { RasterImage } from "./png.js";
 
 export class RenderError extends Error {
@@ -130,20 +139,69 @@ interface Frame {
   readonly bitOffset: number;
 }
 
-function pixelModule(parsed: ParsedInstance, frameNumber: number): Frame {
-  const ds = parsed.dataset;
-  const { transferSyntax } = parsed;
-  if (transferSyntax.encapsulated)
+function noPixels(ds: readonly DataElement[]): RenderError {
+  if (find(ds, T.floatPixelData) || find(ds, T.doubleFloatPixelData))
+    return new RenderError("unsupported", "float pixel data (7FE0,0008/0009) is not rendered");
+  return new RenderError("unsupported", "the instance has no Pixel Data (7FE0,0010)");
+}
+
+const frameMissing = (frames: number, frameNumber: number) =>
+  new RenderError("missing", `the instance has ${frames} frame(s); frame ${frameNumber} does not exist`);
+
+/**
+ * One frame of an encapsulated instance, decoded by the pixel step's codecs. Their errors name
+ * attributes and codes, never values; an error of a codec library itself is not shown.
+ */
+async function decodedFrame(parsed: ParsedInstance, frameNumber: number): Promise<Frame> {
+  const { dataset: ds, transferSyntax } = parsed;
+  const pixel = find(ds, PIXEL_DATA);
+  if (!pixel) throw noPixels(ds);
+  let decoded: ReturnType<typeof decodeFrames>;
+  try {
+    await loadCodecs(transferSyntax);
+    decoded = decodeFrames(ds, transferSyntax);
+  } catch (error) {
+    if (error instanceof PixelError && error.code === "PIXEL_UNSUPPORTED_SYNTAX")
+      throw new RenderError(
+        "unsupported",
+        `the transfer syntax ${transferSyntax.uid} is compressed; rendering it needs a decoder this service does not have`,
+      );
+    const why = error instanceof PixelError ? error.message : "the codec failed";
     throw new RenderError(
       "unsupported",
-      `the transfer syntax ${transferSyntax.uid} is compressed; rendering it needs a decoder this service does not have yet`,
+      `the transfer syntax ${transferSyntax.uid} is compressed; its frames are not rendered: ${why}`,
     );
-  const pixel = find(ds, PIXEL_DATA);
-  if (!pixel?.value) {
-    if (find(ds, T.floatPixelData) || find(ds, T.doubleFloatPixelData))
-      throw new RenderError("unsupported", "float pixel data (7FE0,0008/0009) is not rendered");
-    throw new RenderError("unsupported", "the instance has no Pixel Data (7FE0,0010)");
   }
+  const px = decoded.module;
+  if (!Number.isInteger(frameNumber) || frameNumber < 1 || frameNumber > px.frames)
+    throw frameMissing(px.frames, frameNumber);
+  const data = decoded.frames[frameNumber - 1];
+  if (!data) throw new RenderError("unsupported", `frame ${frameNumber} could not be decoded`);
+  if (px.rows * px.cols > MAX_RENDERED_PIXELS)
+    throw new RenderError("unsupported", `a ${px.cols}x${px.rows} frame is larger than this service renders`);
+  return {
+    rows: px.rows,
+    columns: px.cols,
+    samples: px.spp,
+    photometric: px.photometric,
+    planar: decoded.planar,
+    bitsAllocated: px.bitsAllocated,
+    bitsStored: px.bitsStored,
+    highBit: px.bitsStored - 1, // the pixel module refuses any other High Bit
+    signed: px.signed,
+    frames: px.frames,
+    littleEndian: true, // decoded samples are little endian (and encapsulated syntaxes are LE)
+    data,
+    bitOffset: 0,
+  };
+}
+
+/** One frame of a native instance, read in place. */
+function nativeFrame(parsed: ParsedInstance, frameNumber: number): Frame {
+  const ds = parsed.dataset;
+  const { transferSyntax } = parsed;
+  const pixel = find(ds, PIXEL_DATA);
+  if (!pixel?.value) throw noPixels(ds);
   const le = transferSyntax.encoding.littleEndian;
   const rows = us(ds, T.rows, le);
   const columns = us(ds, T.columns, le);
@@ -170,10 +228,7 @@ function pixelModule(parsed: ParsedInstance, frameNumber: number): Frame {
   if (samples === 3 && bitsAllocated === 1)
     throw new RenderError("unsupported", "1-bit colour pixels are not rendered");
   if (!Number.isInteger(frameNumber) || frameNumber < 1 || frameNumber > frames)
-    throw new RenderError(
-      "missing",
-      `the instance has ${frames} frame(s); frame ${frameNumber} does not exist`,
-    );
+    throw frameMissing(frames, frameNumber);
   if (rows * columns > MAX_RENDERED_PIXELS)
     throw new RenderError("unsupported", `a ${columns}x${rows} frame is larger than this service renders`);
 
@@ -419,10 +474,15 @@ function fit(image: RasterImage, viewport: Viewport): RasterImage {
   return { width, height, channels: c, pixels: out };
 }
 
-/** Renders one frame; throws RenderError for what cannot be rendered. */
-export function renderFrame(parsed: ParsedInstance, options: RenderOptions = {}): RasterImage {
+/**
+ * Renders one frame; rejects with RenderError for what cannot be rendered. Asynchronous because the
+ * codecs of compressed syntaxes load lazily (WASM); native frames need nothing loaded.
+ */
+export async function renderFrame(parsed: ParsedInstance, options: RenderOptions = {}): Promise<RasterImage> {
   const frameNumber = options.frame ?? 1;
-  const f = pixelModule(parsed, frameNumber);
+  const f = parsed.transferSyntax.encapsulated
+    ? await decodedFrame(parsed, frameNumber)
+    : nativeFrame(parsed, frameNumber);
   const ds = parsed.dataset;
   let image: RasterImage;
   if (f.photometric === "MONOCHROME1" || f.photometric === "MONOCHROME2") {

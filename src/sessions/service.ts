@@ -17,6 +17,10 @@ import {
 } from "../http/problem.js";
 import type { ProfileChoice } from "../http/profile-choice.js";
 import { buildAudit, type Audit } from "../respond/audit.js";
+import { pixelPreview, type PixelPreview } from "./pixel-preview.js";
+import { usRegions, type UsRegions } from "../pixel/us-regions.js";
+import { readPart10 } from "../dicom/part10.js";
+import { tagOf } from "../dicom/tag.js";
 import type { UploadPart } from "../upload/limits.js";
 import type { InstanceInfo, SessionMeta, SessionStore, SwapOptions, Version } from "./store.js";
 
@@ -286,15 +290,30 @@ export class SessionService {
     );
   }
 
-  /** A dry run: every change with before and after; nothing is staged. */
+  /**
+   * A dry run: every change with before and after; nothing is staged. Under a profile with a pixel
+   * step, `pixel` lists the boxes each scanned instance gets, per frame.
+   */
   async preview(
     id: string,
     owner: string | null,
     choice: ProfileChoice,
-  ): Promise<Audit & { changesByAction: Record<string, number> }> {
+  ): Promise<Audit & { changesByAction: Record<string, number>; pixel?: PixelPreview }> {
     const meta = await this.get(id, owner);
     const audit = buildAudit(choice.plan, await this.runAll(meta, choice), true);
-    return { ...audit, changesByAction: countByAction(audit) };
+    if (!choice.plan.pixel) return { ...audit, changesByAction: countByAction(audit) };
+    // The US regions of the instances the step ran on, read from their originals' headers.
+    const regions = new Map<number, UsRegions | undefined>();
+    for (const { index } of pixelPreview(audit).instances) {
+      const info = meta.instances.find((i) => i.index === index);
+      const original = info?.original ? await this.store.getBlob(meta.id, info.original) : undefined;
+      if (original) regions.set(index, regionsOf(original));
+    }
+    return {
+      ...audit,
+      changesByAction: countByAction(audit),
+      pixel: pixelPreview(audit, (index) => regions.get(index)),
+    };
   }
 
   /**
@@ -547,6 +566,25 @@ export class SessionService {
     }
   }
 
+  /**
+   * The staged copy whose new SOP Instance UID is `sop`, found through the staged audit: one blob
+   * is read, not all of them. Undefined when no staged instance has it.
+   */
+  async stagedInstance(id: string, owner: string | null, sop: string): Promise<Buffer | undefined> {
+    const meta = await this.get(id, owner);
+    if (meta.state === "open")
+      throw conflict("nothing is staged: POST /sessions/{id}/apply?profile=<name> first");
+    const text = meta.audit ? await this.store.getBlob(meta.id, meta.audit) : undefined;
+    if (!text) throw notFound("the staged result has expired");
+    const audit = JSON.parse(text.toString("utf8")) as Audit;
+    const position = audit.instances.findIndex((i) => i.status === "anonymized" && i.sopInstanceUID === sop);
+    if (position < 0) return undefined;
+    const key = meta.instances[position]?.staged;
+    const data = key ? await this.store.getBlob(meta.id, key) : undefined;
+    if (!data) throw notFound("the staged result has expired");
+    return data;
+  }
+
   async instance(id: string, owner: string | null, index: number, version: Version): Promise<Buffer> {
     const meta = await this.get(id, owner);
     const info = meta.instances.find((i) => i.index === index);
@@ -607,4 +645,19 @@ function countByAction(audit: Audit): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const i of audit.instances) for (const c of i.changes) counts[c.action] = (counts[c.action] ?? 0) + 1;
   return counts;
+}
+
+/** The US regions of an instance against its own Rows and Columns; undefined when it has none. */
+function regionsOf(input: Buffer): UsRegions | undefined {
+  try {
+    const { dataset, transferSyntax } = readPart10(input);
+    const le = transferSyntax.encoding.littleEndian;
+    const us = (tag: number): number => {
+      const v = dataset.find((e) => e.tag === tag)?.value;
+      return v && v.length >= 2 ? new DataView(v.buffer, v.byteOffset, 2).getUint16(0, le) : 0;
+    };
+    return usRegions(dataset, us(tagOf(0x0028, 0x0010)), us(tagOf(0x0028, 0x0011)), le);
+  } catch {
+    return undefined; // the engine already ran on it; a header that does not parse has no regions to show
+  }
 }

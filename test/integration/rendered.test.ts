@@ -116,6 +116,17 @@ const CASES: Array<{ file: string; frame?: number; query?: string; dcmtk: string
     dcmtk: ["+F", "5"],
     what: "US RGB cine frame 5",
   },
+  {
+    file: "us-philips-palette-rle.dcm",
+    dcmtk: [],
+    what: "US PALETTE COLOR, RLE Lossless (decoded by src/pixel)",
+  },
+  {
+    file: "rtdose-rle-multiframe.dcm",
+    frame: 3,
+    dcmtk: ["+F", "3", "+Wm"],
+    what: "RT dose 32-bit RLE frame 3 (decoded by src/pixel), min-max",
+  },
 ];
 
 describe.skipIf(!HAVE_DCMTK)("rendered frames agree with dcmtk's rendering", () => {
@@ -242,15 +253,20 @@ describe("the rendered routes", () => {
   });
 
   it("422 problem+json naming the reason for a compressed syntax or an instance without pixels", async () => {
+    // A real JPEG cine whose Transfer Syntax UID says JPEG 2000 Part 2 (1.2.4.92, same length): a
+    // compressed syntax the pixel step has no decoder for.
+    const part2 = corpusFile("us-multiframe-jpeg-baseline-ybr.dcm");
+    const at = part2.indexOf("1.2.840.10008.1.2.4.50");
+    expect(at).toBeGreaterThan(128);
+    part2.write("1.2.840.10008.1.2.4.92", at, "latin1");
     for (const [file, reason] of [
-      ["cr-jpeg2000-lossy.dcm", /1\.2\.840\.10008\.1\.2\.4\.91 is compressed/],
-      ["us-philips-palette-rle.dcm", /1\.2\.840\.10008\.1\.2\.5 is compressed/],
+      [part2, /1\.2\.840\.10008\.1\.2\.4\.92 is compressed/],
       ["sr-basic-text-pname.dcm", /no Pixel Data/],
       ["pm-parametric-map-float.dcm", /float pixel data/],
     ] as const) {
       const url = await session(file);
       const res = await t.app.inject({ url: `${url}/instances/0/rendered` });
-      expect(res.statusCode, file).toBe(422);
+      expect(res.statusCode, String(reason)).toBe(422);
       expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
       expect(res.json().detail).toMatch(reason);
     }

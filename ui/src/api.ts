@@ -85,6 +85,20 @@ export interface Audit {
   instances: AuditInstance[];
   summary: { total: number; anonymized: number; failed: number; changes: number };
   changesByAction?: Record<string, number>;
+  /** Previews under a profile with a pixel step: the boxes per scanned instance and frame. */
+  pixel?: {
+    instances: Array<{
+      index: number;
+      boxes: Array<{
+        frame: number;
+        x: number;
+        y: number;
+        width: number;
+        height: number;
+        source: "template" | "detector";
+      }>;
+    }>;
+  };
 }
 
 export type DicomJson = Record<

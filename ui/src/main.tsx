@@ -295,9 +295,12 @@ function App() {
       ),
     [previews, header, index, keywords],
   );
-  // The pixel profile's redaction boxes: from the applied audit when staged, else the left preview.
+  // The pixel profile's redaction boxes: from the applied audit when staged, else the left preview
+  // (its structured `pixel` list when it has one, else the audit's cleanPixel entries).
   const boxes = useMemo(() => {
     const audit = session?.state === "applied" && applied ? applied : previews[0];
+    const listed = audit?.pixel?.instances.find((i) => i.index === index)?.boxes;
+    if (listed) return listed;
     return boxesOf(audit?.instances.find((i) => i.index === index)?.changes ?? []);
   }, [session, applied, previews, index]);
   const frames = Number((header?.["00280008"]?.Value?.[0] as string | number | undefined) ?? 1) || 1;
