@@ -11,10 +11,7 @@ import { toDisplay } from "./display.js";
 import { decodeFrames } from "./index.js";
 
 /** Text boxes per frame. Throws PixelError when the frames cannot be decoded. */
-export async function detectInstance(
-  dataset: readonly DataElement[],
-  ts: TransferSyntax,
-): Promise<Rect[][]> {
+export async function detectInstance(dataset: readonly DataElement[], ts: TransferSyntax): Promise<Rect[][]> {
   const { frames, planar, module: px } = decodeFrames(dataset, ts);
   const byHash = new Map<string, Rect[]>();
   const out: Rect[][] = [];
