@@ -15,13 +15,7 @@ export interface EncodeComponent {
 
 /** Bits needed for |v| (the SSSS category of F.1.2.1). */
 function category(v: number): number {
-  let a = v < 0 ? -v : v;
-  let s = 0;
-  while (a > 0) {
-    s++;
-    a >>= 1;
-  }
-  return s;
+  return 32 - Math.clz32(v < 0 ? -v : v);
 }
 
 /** Calls `block(scanComponentIndex, offset)` for every block of the scan in coding order and `restart()` where an RST goes. */
@@ -106,30 +100,32 @@ class BitWriter {
     this.buf = new Uint8Array(Math.max(capacity, 1024));
   }
 
-  private ensure(n: number): void {
+  /** Room for n more bytes. */
+  ensure(n: number): void {
     if (this.len + n <= this.buf.length) return;
     const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
     grown.set(this.buf.subarray(0, this.len));
     this.buf = grown;
   }
 
-  private byte(v: number): void {
-    this.ensure(2);
-    this.buf[this.len++] = v;
-    if (v === 0xff) this.buf[this.len++] = 0;
-  }
-
+  /** Appends `size` (<= 16) bits; the caller has ensured room for 4 bytes. */
   put(code: number, size: number): void {
-    this.acc = (this.acc << size) | code;
-    this.nbits += size;
-    while (this.nbits >= 8) {
-      this.nbits -= 8;
-      this.byte((this.acc >>> this.nbits) & 0xff);
+    let nbits = this.nbits + size;
+    const acc = (this.acc << size) | code;
+    const buf = this.buf;
+    while (nbits >= 8) {
+      nbits -= 8;
+      const byte = (acc >>> nbits) & 0xff;
+      buf[this.len++] = byte;
+      if (byte === 0xff) buf[this.len++] = 0;
     }
+    this.acc = acc;
+    this.nbits = nbits;
   }
 
   /** Pads the last byte with 1-bits (F.1.2.3). */
   flush(): void {
+    this.ensure(4);
     if (this.nbits > 0) this.put((1 << (8 - this.nbits)) - 1, 8 - this.nbits);
     this.acc = 0;
   }
@@ -139,6 +135,47 @@ class BitWriter {
     this.ensure(2);
     this.buf[this.len++] = 0xff;
     this.buf[this.len++] = m;
+  }
+}
+
+/** One block: DC difference, then AC run/size symbols with their bits, EOB after the last non-zero. */
+function encodeBlock(
+  w: BitWriter,
+  q: Int16Array,
+  o: number,
+  diff: number,
+  dc: EncodeTable,
+  ac: EncodeTable,
+): void {
+  // At most 64 symbols of <= 16 + 16 bits, each byte possibly stuffed: 64 * 4 * 2 bytes.
+  w.ensure(520);
+  const s = category(diff);
+  if (dc.size[s] === 0) throw codecError("symbol has no Huffman code");
+  w.put(dc.code[s]!, dc.size[s]!);
+  if (s > 0) w.put((diff < 0 ? diff - 1 : diff) & ((1 << s) - 1), s);
+  let run = 0;
+  for (let k = 1; k < 64; k++) {
+    const v = q[o + k]!;
+    if (v === 0) {
+      run++;
+      continue;
+    }
+    while (run > 15) {
+      if (ac.size[0xf0] === 0) throw codecError("symbol has no Huffman code");
+      w.put(ac.code[0xf0]!, ac.size[0xf0]!);
+      run -= 16;
+    }
+    const size = category(v);
+    const symbol = (run << 4) | size;
+    const len = ac.size[symbol]!;
+    if (len === 0) throw codecError("symbol has no Huffman code");
+    w.put(ac.code[symbol]!, len);
+    w.put((v < 0 ? v - 1 : v) & ((1 << size) - 1), size);
+    run = 0;
+  }
+  if (run > 0) {
+    if (ac.size[0] === 0) throw codecError("symbol has no Huffman code");
+    w.put(ac.code[0]!, ac.size[0]!);
   }
 }
 
@@ -155,11 +192,6 @@ export function encodeScan(
   const w = new BitWriter(capacity);
   const preds = new Int32Array(scan.length);
   let restarts = 0;
-  const emit = (t: EncodeTable, symbol: number): void => {
-    const size = t.size[symbol]!;
-    if (size === 0) throw codecError("symbol has no Huffman code");
-    w.put(t.code[symbol]!, size);
-  };
   walk(
     frame,
     scan,
@@ -167,30 +199,8 @@ export function encodeScan(
     (i, o) => {
       const sc = scan[i]!;
       const q = coefs[sc.index]!;
-      const dct = dc[sc.td]!;
-      const act = ac[sc.ta]!;
-      const diff = q[o]! - preds[i]!;
+      encodeBlock(w, q, o, q[o]! - preds[i]!, dc[sc.td]!, ac[sc.ta]!);
       preds[i] = q[o]!;
-      const s = category(diff);
-      emit(dct, s);
-      if (s > 0) w.put((diff < 0 ? diff - 1 : diff) & ((1 << s) - 1), s);
-      let run = 0;
-      for (let k = 1; k < 64; k++) {
-        const v = q[o + k]!;
-        if (v === 0) {
-          run++;
-          continue;
-        }
-        while (run > 15) {
-          emit(act, 0xf0);
-          run -= 16;
-        }
-        const size = category(v);
-        emit(act, (run << 4) | size);
-        w.put((v < 0 ? v - 1 : v) & ((1 << size) - 1), size);
-        run = 0;
-      }
-      if (run > 0) emit(act, 0);
     },
     () => {
       w.marker(0xd0 + (restarts & 7));
