@@ -108,7 +108,8 @@ function decodeAll(jpeg: Uint8Array, segments: readonly Segment[]): Decoded {
     } else if (s.marker === DQT) parseDqt(jpeg, s, q0Tables);
     else if (s.marker === DHT) parseDht(jpeg, s, dcSpecs, acSpecs);
     else if (s.marker === DRI) restartInterval = parseDri(jpeg, s);
-    else if (s.marker >= 0xe0 && s.marker <= 0xef) colourMarkers(jpeg, s, seen);
+    // libjpeg decides the colour space at the first SOS from the markers seen so far.
+    else if (s.marker >= 0xe0 && s.marker <= 0xef && scans.length === 0) colourMarkers(jpeg, s, seen);
     else if (s.marker === SOS) {
       if (frame === undefined) throw codecError("SOS before SOF");
       const header = parseSos(jpeg, s, frame);
