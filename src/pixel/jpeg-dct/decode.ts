@@ -84,7 +84,10 @@ function extend(v: number, s: number): number {
   return v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
 }
 
-/** One block: DC difference then AC run/size pairs (F.2.2.1, F.2.2.2). Returns the new DC predictor. */
+/**
+ * One block: DC difference then AC run/size pairs (F.2.2.1, F.2.2.2). Records the index of the last
+ * non-zero AC coefficient in ends[block] (0: none). Returns the new DC predictor.
+ */
 function decodeBlock(
   r: BitReader,
   dc: DecodeTable,
@@ -92,12 +95,14 @@ function decodeBlock(
   out: Int16Array,
   o: number,
   pred: number,
+  ends: Uint8Array,
 ): number {
   const t = r.huffman(dc);
   if (t > 15) throw codecError("DC difference category is out of range");
   const value = pred + (t === 0 ? 0 : extend(r.bits(t), t));
   if (value < -32768 || value > 32767) throw codecError("DC coefficient is out of range");
   out[o] = value;
+  let last = 0;
   for (let k = 1; k < 64;) {
     const rs = r.huffman(ac);
     const s = rs & 15;
@@ -111,8 +116,10 @@ function decodeBlock(
     k += run;
     if (k > 63) throw codecError("AC run passes coefficient 63");
     out[o + k] = extend(r.bits(s), s);
+    last = k;
     k++;
   }
+  ends[o >> 6] = last;
   return value;
 }
 
@@ -123,7 +130,7 @@ export interface ScanComponent {
   readonly ac: DecodeTable;
 }
 
-/** Decodes the scan whose entropy data is b[start, end) into coefs[component index]. */
+/** Decodes the scan whose entropy data is b[start, end) into coefs[component index] (and ends[]). */
 export function decodeScan(
   b: Uint8Array,
   start: number,
@@ -132,6 +139,7 @@ export function decodeScan(
   scan: readonly ScanComponent[],
   restartInterval: number,
   coefs: Int16Array[],
+  ends: Uint8Array[],
 ): void {
   const r = new BitReader(b, start, end);
   const preds = new Int32Array(scan.length);
@@ -151,7 +159,15 @@ export function decodeScan(
       const c = first;
       const bx = u % c.niW;
       const by = (u - bx) / c.niW;
-      preds[0] = decodeBlock(r, sc.dc, sc.ac, coefs[sc.index]!, (by * c.bw + bx) * 64, preds[0]!);
+      preds[0] = decodeBlock(
+        r,
+        sc.dc,
+        sc.ac,
+        coefs[sc.index]!,
+        (by * c.bw + bx) * 64,
+        preds[0]!,
+        ends[sc.index]!,
+      );
     } else {
       const mx = u % frame.mcusX;
       const my = (u - mx) / frame.mcusX;
@@ -159,10 +175,11 @@ export function decodeScan(
         const sc = scan[i]!;
         const c = frame.comps[sc.index]!;
         const out = coefs[sc.index]!;
+        const end = ends[sc.index]!;
         for (let y = 0; y < c.v; y++)
           for (let x = 0; x < c.h; x++) {
             const o = ((my * c.v + y) * c.bw + mx * c.h + x) * 64;
-            preds[i] = decodeBlock(r, sc.dc, sc.ac, out, o, preds[i]!);
+            preds[i] = decodeBlock(r, sc.dc, sc.ac, out, o, preds[i]!, end);
           }
       }
     }

@@ -78,11 +78,12 @@ export function planEdit(frame: Frame, boxes: readonly Rect[]): EditPlan {
   return { marked, gridW, gridH, unitW, unitH, changed };
 }
 
-/** Sets every block of every marked unit to DC = fill[component], AC = 0. */
+/** Sets every block of every marked unit to DC = fill[component], AC = 0 (no last non-zero AC). */
 export function applyEdit(
   frame: Frame,
   plan: EditPlan,
   coefs: readonly Int16Array[],
+  ends: readonly Uint8Array[],
   fill: readonly number[],
 ): void {
   const single = frame.comps.length === 1;
@@ -98,6 +99,7 @@ export function applyEdit(
             const o = ((uy * v + y) * c.bw + ux * h + x) * 64;
             q.fill(0, o, o + 64);
             q[o] = fill[ci]!;
+            ends[ci]![o >> 6] = 0;
           }
       });
     }

@@ -52,6 +52,7 @@ export function countScan(
   scan: readonly EncodeComponent[],
   restartInterval: number,
   coefs: readonly Int16Array[],
+  ends: readonly Uint8Array[],
   dc: Int32Array[],
   ac: Int32Array[],
 ): void {
@@ -70,8 +71,9 @@ export function countScan(
       if (s > maxDc) throw codecError("DC difference is out of range for the sample precision");
       dcFreq[s]!++;
       preds[i] = q[o]!;
+      const last = ends[sc.index]![o >> 6]!;
       let run = 0;
-      for (let k = 1; k < 64; k++) {
+      for (let k = 1; k <= last; k++) {
         const v = q[o + k]!;
         if (v === 0) {
           run++;
@@ -84,7 +86,7 @@ export function countScan(
         acFreq[(run << 4) | category(v)]!++;
         run = 0;
       }
-      if (run > 0) acFreq[0]!++;
+      if (last < 63) acFreq[0]!++;
     },
     () => preds.fill(0),
   );
@@ -143,6 +145,7 @@ function encodeBlock(
   w: BitWriter,
   q: Int16Array,
   o: number,
+  last: number,
   diff: number,
   dc: EncodeTable,
   ac: EncodeTable,
@@ -154,7 +157,7 @@ function encodeBlock(
   w.put(dc.code[s]!, dc.size[s]!);
   if (s > 0) w.put((diff < 0 ? diff - 1 : diff) & ((1 << s) - 1), s);
   let run = 0;
-  for (let k = 1; k < 64; k++) {
+  for (let k = 1; k <= last; k++) {
     const v = q[o + k]!;
     if (v === 0) {
       run++;
@@ -173,7 +176,7 @@ function encodeBlock(
     w.put((v < 0 ? v - 1 : v) & ((1 << size) - 1), size);
     run = 0;
   }
-  if (run > 0) {
+  if (last < 63) {
     if (ac.size[0] === 0) throw codecError("symbol has no Huffman code");
     w.put(ac.code[0]!, ac.size[0]!);
   }
@@ -185,6 +188,7 @@ export function encodeScan(
   scan: readonly EncodeComponent[],
   restartInterval: number,
   coefs: readonly Int16Array[],
+  ends: readonly Uint8Array[],
   dc: readonly EncodeTable[],
   ac: readonly EncodeTable[],
   capacity: number,
@@ -199,7 +203,7 @@ export function encodeScan(
     (i, o) => {
       const sc = scan[i]!;
       const q = coefs[sc.index]!;
-      encodeBlock(w, q, o, q[o]! - preds[i]!, dc[sc.td]!, ac[sc.ta]!);
+      encodeBlock(w, q, o, ends[sc.index]![o >> 6]!, q[o]! - preds[i]!, dc[sc.td]!, ac[sc.ta]!);
       preds[i] = q[o]!;
     },
     () => {

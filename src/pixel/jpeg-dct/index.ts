@@ -69,6 +69,8 @@ interface Scan {
 interface Decoded {
   readonly frame: Frame;
   readonly coefs: Int16Array[];
+  /** Per component and block: the zig-zag index of the last non-zero AC coefficient (0: none). */
+  readonly ends: Uint8Array[];
   readonly scans: readonly Scan[];
   /** The DC quantiser each component was decoded with. */
   readonly q0: readonly number[];
@@ -78,6 +80,7 @@ interface Decoded {
 function decodeAll(jpeg: Uint8Array, segments: readonly Segment[]): Decoded {
   let frame: Frame | undefined;
   let coefs: Int16Array[] = [];
+  let ends: Uint8Array[] = [];
   const q0Tables: number[] = [];
   const dcSpecs: HuffmanSpec[] = [];
   const acSpecs: HuffmanSpec[] = [];
@@ -105,6 +108,7 @@ function decodeAll(jpeg: Uint8Array, segments: readonly Segment[]): Decoded {
       // Every coded block takes at least 2 bits: a frame far larger than its data is truncated.
       if (blocks > 8 * jpeg.length + 4096) throw codecError("entropy-coded data is truncated");
       coefs = frame.comps.map((c) => new Int16Array(c.bw * c.bh * 64));
+      ends = frame.comps.map((c) => new Uint8Array(c.bw * c.bh));
     } else if (s.marker === DQT) parseDqt(jpeg, s, q0Tables);
     else if (s.marker === DHT) parseDht(jpeg, s, dcSpecs, acSpecs);
     else if (s.marker === DRI) restartInterval = parseDri(jpeg, s);
@@ -121,13 +125,13 @@ function decodeAll(jpeg: Uint8Array, segments: readonly Segment[]): Decoded {
         q0[c.index] = q;
         return { index: c.index, dc: table(dcSpecs[c.td]), ac: table(acSpecs[c.ta]) };
       });
-      decodeScan(jpeg, s.end, s.dataEnd, frame, comps, restartInterval, coefs);
+      decodeScan(jpeg, s.end, s.dataEnd, frame, comps, restartInterval, coefs, ends);
       scans.push({ segment: s, comps: header.comps, restartInterval });
     }
   }
   if (frame === undefined) throw codecError("stream has no SOF");
   if (frame.comps.some((_, i) => q0[i] === undefined)) throw codecError("a component has no scan");
-  return { frame, coefs, scans, q0, rgb: isRgb(frame, seen) };
+  return { frame, coefs, ends, scans, q0, rgb: isRgb(frame, seen) };
 }
 
 function dhtSegment(tables: readonly { tc: number; th: number; spec: HuffmanSpec }[]): Uint8Array {
@@ -148,7 +152,7 @@ function dhtSegment(tables: readonly { tc: number; th: number; spec: HuffmanSpec
 function encodeWithOptimalTables(d: Decoded, scan: Scan, capacity: number): Uint8Array[] {
   const dcFreq = [0, 1, 2, 3].map(() => new Int32Array(256));
   const acFreq = [0, 1, 2, 3].map(() => new Int32Array(256));
-  countScan(d.frame, scan.comps, scan.restartInterval, d.coefs, dcFreq, acFreq);
+  countScan(d.frame, scan.comps, scan.restartInterval, d.coefs, d.ends, dcFreq, acFreq);
   const tables: { tc: number; th: number; spec: HuffmanSpec }[] = [];
   const dc: ReturnType<typeof buildEncodeTable>[] = [];
   const ac: ReturnType<typeof buildEncodeTable>[] = [];
@@ -162,7 +166,7 @@ function encodeWithOptimalTables(d: Decoded, scan: Scan, capacity: number): Uint
     tables.push({ tc: 1, th, spec });
     ac[th] = buildEncodeTable(spec);
   }
-  const data = encodeScan(d.frame, scan.comps, scan.restartInterval, d.coefs, dc, ac, capacity);
+  const data = encodeScan(d.frame, scan.comps, scan.restartInterval, d.coefs, d.ends, dc, ac, capacity);
   return [dhtSegment(tables), data];
 }
 
@@ -180,7 +184,7 @@ export function redactJpegBlocks(
   );
   const fillValues = levels.map((level, i) => fillDc(frame.precision, d.q0[i]!, level));
   const plan = planEdit(frame, boxes);
-  applyEdit(frame, plan, d.coefs, fillValues);
+  applyEdit(frame, plan, d.coefs, d.ends, fillValues);
 
   const parts: Uint8Array[] = [Uint8Array.of(0xff, 0xd8)];
   for (const s of segments) {
