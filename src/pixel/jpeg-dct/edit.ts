@@ -52,6 +52,7 @@ export function planEdit(frame: Frame, boxes: readonly Rect[]): EditPlan {
   const growY = ry > 1 ? ry : 0;
   const marked = new Uint8Array(gridW * gridH);
   const changed: Rect[] = [];
+  const seen = new Set<string>();
   const W = frame.width;
   const H = frame.height;
   for (const box of boxes) {
@@ -72,8 +73,11 @@ export function planEdit(frame: Frame, boxes: readonly Rect[]): EditPlan {
     const cy0 = Math.max(0, uy0 * unitH - (ry - 1));
     const cx1 = Math.min(W, (ux1 + 1) * unitW + (rx - 1));
     const cy1 = Math.min(H, (uy1 + 1) * unitH + (ry - 1));
-    if (!changed.some((r) => r[0] === cx0 && r[1] === cy0 && r[2] === cx1 - cx0 && r[3] === cy1 - cy0))
-      changed.push([cx0, cy0, cx1 - cx0, cy1 - cy0]);
+    const rect: Rect = [cx0, cy0, cx1 - cx0, cy1 - cy0];
+    if (!seen.has(rect.join())) {
+      seen.add(rect.join());
+      changed.push(rect);
+    }
   }
   return { marked, gridW, gridH, unitW, unitH, changed };
 }
