@@ -226,6 +226,9 @@ export function pixelModule(ds: readonly DataElement[], littleEndian: boolean): 
       break;
     default: {
       const p = readPalette(ds, littleEndian);
+      // First Mapped + index can exceed what the samples hold: such a fill would be truncated.
+      if (p.darkest > max)
+        throw new PixelError("PIXEL_MODULE", "the palette's darkest entry is past what Bits Stored can hold");
       fill = [p.darkest];
       palette = { first: p.first, rgb: p.rgb };
     }

@@ -74,7 +74,7 @@ function encodeRow(src: Uint8Array, from: number, count: number, stride: number,
 
 export function rleEncodeFrame(samples: Uint8Array, l: RleLayout): Uint8Array {
   const nseg = l.spp * l.bps;
-  if (nseg > 15) throw new PixelError("PIXEL_UNSUPPORTED", "RLE holds at most 15 segments");
+  if (nseg > 15) throw new PixelError("PIXEL_CODEC_ERROR", "RLE holds at most 15 segments");
   const segments: Uint8Array[] = [];
   for (let s = 0; s < nseg; s++) {
     const sample = Math.floor(s / l.bps);

@@ -11,7 +11,7 @@ import { readPart10 } from "../../../src/dicom/part10.js";
 import { tagOf } from "../../../src/dicom/tag.js";
 import { expandSegmentedLut, pixelModule } from "../../../src/pixel/module.js";
 import { cleanPixelData } from "../../../src/pixel/index.js";
-import { REALWORLD_DIR } from "../../helpers/corpus.js";
+import { CORPUS_DIR, REALWORLD_DIR } from "../../helpers/corpus.js";
 import { requireTool } from "../../helpers/tools.js";
 
 const ALOKA = path.join(REALWORLD_DIR, "pydicom_pydicom-data__data_store_data_gdcm-US-ALOKA-16.dcm");
@@ -82,5 +82,21 @@ describe("segmented palette LUTs", () => {
     for (let i = 0; i < 40 * 640; i++) expected.writeUInt16LE(px.fill[0]!, 2 * i);
     expect(Buffer.compare(Buffer.from(after), expected)).toBe(0);
     expect(Buffer.compare(Buffer.from(after), Buffer.from(before))).not.toBe(0);
+  });
+});
+
+describe("a palette whose darkest entry the samples cannot hold", () => {
+  it("is refused (PIXEL_MODULE), not filled with a truncated index", () => {
+    const cx50 = readPart10(fs.readFileSync(path.join(CORPUS_DIR, "us-philips-palette-rle.dcm")));
+    const le = cx50.transferSyntax.encoding.littleEndian;
+    expect(pixelModule(cx50.dataset, le).fill[0]).toBeLessThan(256);
+    // First Mapped 300 on 8-bit samples: every entry's index is past 255.
+    const dataset = cx50.dataset.map((e) => {
+      if (![0x00281101, 0x00281102, 0x00281103].includes(e.tag)) return e;
+      const value = Buffer.from(e.value!);
+      value.writeUInt16LE(300, 2);
+      return { ...e, value };
+    });
+    expect(() => pixelModule(dataset, le)).toThrow(/darkest entry is past what Bits Stored can hold/);
   });
 });
