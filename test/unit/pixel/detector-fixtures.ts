@@ -16,7 +16,7 @@ import { run } from "../../helpers/tools.js";
 
 export const BOXES = JSON.parse(
   fs.readFileSync(path.join(ROOT, "test/fixtures/pixel/corpus-boxes.json"), "utf8"),
-) as Record<string, { boxes: [number, number, number, number, string, number?][] }>;
+) as Record<string, { boxes: [number, number, number, number, string, number?][]; ignore?: Rect[] }>;
 
 /**
  * The text-free CT/MR/MG/NM/DX/SC frames of pixel-notes section 4 (CR is left out: it has a burned-in
