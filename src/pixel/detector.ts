@@ -39,7 +39,7 @@ function session(): NonNullable<typeof ortPromise> {
   return ortPromise;
 }
 
-/** Loads the model now (workers call it at start so the first instance does not pay for it). */
+/** Loads the model now (e.g. when a worker starts, so its first instance does not pay for it). */
 export async function initDetector(): Promise<void> {
   await session();
 }
