@@ -18,6 +18,7 @@ import type { DataElement } from "../dicom/element.js";
 import { PIXEL_DATA } from "../dicom/tag.js";
 import type { TransferSyntax } from "../dicom/transfer-syntax.js";
 import type { PixelConfig, Rect } from "./config.js";
+import { loadCodecs } from "./codecs.js";
 import { detectInstance } from "./detect-instance.js";
 import { PixelError } from "./errors.js";
 import type { cleanPixelData, PixelResult } from "./index.js";
@@ -39,6 +40,24 @@ export function shareInside(d: Rect, boxes: readonly Rect[]): number {
 }
 
 /**
+ * What the step will write, as far as decoding it goes: the new Pixel Data, and (when the result
+ * carries them: a transcoded lossy input) the attributes it replaces and the syntax it writes.
+ */
+function writtenDataset(
+  ds: readonly DataElement[],
+  ts: TransferSyntax,
+  result: PixelResult,
+): { ds: DataElement[]; ts: TransferSyntax } {
+  const more = result as PixelResult & {
+    readonly transferSyntax?: TransferSyntax;
+    readonly attributes?: readonly { readonly element: DataElement }[];
+  };
+  const replaced = new Map<number, DataElement>([[PIXEL_DATA, result.element]]);
+  for (const a of more.attributes ?? []) replaced.set(a.element.tag, a.element);
+  return { ds: ds.map((e) => replaced.get(e.tag) ?? e), ts: more.transferSyntax ?? ts };
+}
+
+/**
  * Re-runs detection on what `result` would write. Throws PIXEL_VERIFY when text is still found
  * inside a filled box; returns `result`, or the result of a second pass (`clean` with the first
  * detections and the new ones) when text was found outside every box.
@@ -51,8 +70,9 @@ export async function recheckRedaction(
   result: PixelResult,
   clean: typeof cleanPixelData,
 ): Promise<PixelResult> {
-  const written = ds.map((e) => (e.tag === PIXEL_DATA ? result.element : e));
-  const again = await detectInstance(written, ts);
+  const written = writtenDataset(ds, ts, result);
+  if (written.ts !== ts) await loadCodecs(written.ts);
+  const again = await detectInstance(written.ds, written.ts);
   const extra: Rect[][] = again.map(() => []);
   for (const [f, found] of again.entries()) {
     const filled: Rect[] = result.boxes
