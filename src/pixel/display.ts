@@ -1,8 +1,9 @@
 /**
  * A decoded frame as an 8-bit RGB image, roughly what a viewer shows: the text detector's input.
- * Monochrome frames go through the header's grey pipeline when it has one (Rescale Slope/Intercept,
- * then the first VOI LUT or the first Window Center/Width, PS3.3 C.11.2), else through a percentile
- * window of the samples that are not Pixel Padding; MONOCHROME1 is inverted; PALETTE COLOR is looked
+ * Monochrome frames wider than 8 bits go through the header's grey pipeline when it has one (Rescale
+ * Slope/Intercept, then the first VOI LUT or the first Window Center/Width, PS3.3 C.11.2), else
+ * through a percentile window of the samples that are not Pixel Padding; 8-bit frames are stretched
+ * min-max; MONOCHROME1 is inverted; PALETTE COLOR is looked
  * up; colour samples are scaled to 8 bits (YBR_FULL converted to RGB).
  */
 import type { DataElement } from "../dicom/element.js";
@@ -133,8 +134,8 @@ function voiMapping(voi: Voi | undefined): ((stored: number) => number) | null {
 }
 
 /**
- * Monochrome: the header's VOI (when `voi` has one), else a 0.5-99.5 percentile window of the
- * non-padding samples (min-max for 8-bit data); MONOCHROME1 inverted. Colour: 8-bit samples.
+ * Monochrome: the header's VOI (wide data, when `voi` has one), else a 0.5-99.5 percentile window
+ * of the non-padding samples (min-max for 8-bit data); MONOCHROME1 inverted. Colour: 8-bit samples.
  */
 export function toDisplay(frame: Uint8Array, px: PixelModule, planar: 0 | 1, voi?: Voi): RgbImage {
   const n = px.rows * px.cols;
@@ -160,7 +161,10 @@ export function toDisplay(frame: Uint8Array, px: PixelModule, planar: 0 | 1, voi
     const min = px.signed ? -(2 ** (bits - 1)) : 0;
     const size = 2 ** bits;
     const index = (v: number): number => Math.min(Math.max(v - min, 0), size - 1);
-    let map = voiMapping(voi);
+    // The header's VOI for wide data only (CT/MR/MG/DX need it to look like anatomy, not noise);
+    // 8-bit frames (screens, ultrasound) keep their min-max stretch, which a narrow header window
+    // could only make less revealing.
+    let map = px.bitsStored > 8 ? voiMapping(voi) : null;
     if (!map) {
       const pad = voi?.padding;
       const hist = new Float64Array(size);
