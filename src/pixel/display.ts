@@ -1,4 +1,14 @@
-/** A decoded frame as an 8-bit RGB image (what a viewer shows, roughly): the text detector's input. */
+/**
+ * A decoded frame as an 8-bit RGB image, roughly what a viewer shows: the text detector's input.
+ * Monochrome frames wider than 8 bits go through the header's grey pipeline when it has one (Rescale
+ * Slope/Intercept, then the first VOI LUT or the first Window Center/Width, PS3.3 C.11.2), else
+ * through a percentile window of the samples that are not Pixel Padding; 8-bit frames are stretched
+ * min-max; MONOCHROME1 is inverted; PALETTE COLOR is looked
+ * up; colour samples are scaled to 8 bits (YBR_FULL converted to RGB).
+ */
+import type { DataElement } from "../dicom/element.js";
+import { tagOf } from "../dicom/tag.js";
+import { asciiValue } from "../dicom/values.js";
 import type { PixelModule } from "./module.js";
 
 export interface RgbImage {
@@ -6,6 +16,91 @@ export interface RgbImage {
   readonly height: number;
   /** width * height * 3 bytes, interleaved R, G, B. */
   readonly data: Uint8Array;
+}
+
+/** The header's grey-level pipeline of a monochrome image (what a viewer applies before display). */
+export interface Voi {
+  readonly slope: number;
+  readonly intercept: number;
+  /** The first VOI LUT of (0028,3010): first mapped value, output bits, entries. Wins over a window. */
+  readonly lut?: { readonly first: number; readonly bits: number; readonly data: Uint16Array };
+  /** The first Window Center / Width pair and VOI LUT Function (LINEAR, LINEAR_EXACT, SIGMOID). */
+  readonly window?: { readonly center: number; readonly width: number; readonly fn: string };
+  /** Pixel Padding Value (and Range Limit) as stored values, left out of the percentile window. */
+  readonly padding?: { readonly lo: number; readonly hi: number };
+}
+
+const WINDOW_CENTER = tagOf(0x0028, 0x1050);
+const WINDOW_WIDTH = tagOf(0x0028, 0x1051);
+const RESCALE_INTERCEPT = tagOf(0x0028, 0x1052);
+const RESCALE_SLOPE = tagOf(0x0028, 0x1053);
+const VOI_LUT_FUNCTION = tagOf(0x0028, 0x1056);
+const VOI_LUT_SEQUENCE = tagOf(0x0028, 0x3010);
+const LUT_DESCRIPTOR = tagOf(0x0028, 0x3002);
+const LUT_DATA = tagOf(0x0028, 0x3006);
+const PIXEL_PADDING_VALUE = tagOf(0x0028, 0x0120);
+const PIXEL_PADDING_RANGE_LIMIT = tagOf(0x0028, 0x0121);
+
+function find(ds: readonly DataElement[], tag: number): DataElement | undefined {
+  return ds.find((e) => e.tag === tag);
+}
+
+/** The first value of a DS/IS element, when it is a finite number. */
+function firstNumber(ds: readonly DataElement[], tag: number): number | undefined {
+  const text = asciiValue(find(ds, tag)?.value).split("\\")[0]!.trim();
+  if (text === "") return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function u16(v: Uint8Array, i: number, le: boolean): number {
+  return le ? v[2 * i]! | (v[2 * i + 1]! << 8) : (v[2 * i]! << 8) | v[2 * i + 1]!;
+}
+
+/** A US/SS value as the pixel representation reads it. */
+function us(v: Uint8Array | undefined, le: boolean, signed: boolean): number | undefined {
+  if (!v || v.length < 2) return undefined;
+  const n = u16(v, 0, le);
+  return signed && n >= 0x8000 ? n - 0x10000 : n;
+}
+
+/** Reads the grey pipeline from the header; anything malformed is left out (the percentile window is used). */
+export function voiOf(ds: readonly DataElement[], littleEndian: boolean, signed: boolean): Voi {
+  const slope = firstNumber(ds, RESCALE_SLOPE);
+  const intercept = firstNumber(ds, RESCALE_INTERCEPT) ?? 0;
+  const voi: {
+    slope: number;
+    intercept: number;
+    lut?: Voi["lut"];
+    window?: Voi["window"];
+    padding?: Voi["padding"];
+  } = { slope: slope && slope !== 0 ? slope : 1, intercept };
+  const item = find(ds, VOI_LUT_SEQUENCE)?.items?.[0]?.elements;
+  const descriptor = item && find(item, LUT_DESCRIPTOR)?.value;
+  const data = item && find(item, LUT_DATA)?.value;
+  if (descriptor && descriptor.length >= 6 && data) {
+    // Items of a UN sequence are little endian; otherwise the dataset's byte order.
+    const n = u16(descriptor, 0, littleEndian) || 65536;
+    const first = us(descriptor.subarray(2, 4), littleEndian, signed)!;
+    const bits = u16(descriptor, 2, littleEndian);
+    if (bits >= 8 && bits <= 16 && data.length >= 2 * n) {
+      const entries = new Uint16Array(n);
+      for (let i = 0; i < n; i++) entries[i] = u16(data, i, littleEndian);
+      voi.lut = { first, bits, data: entries };
+    }
+  }
+  const center = firstNumber(ds, WINDOW_CENTER);
+  const width = firstNumber(ds, WINDOW_WIDTH);
+  if (center !== undefined && width !== undefined && width >= 1) {
+    const fn = asciiValue(find(ds, VOI_LUT_FUNCTION)?.value).trim().toUpperCase() || "LINEAR";
+    voi.window = { center, width, fn };
+  }
+  const pad = us(find(ds, PIXEL_PADDING_VALUE)?.value, littleEndian, signed);
+  if (pad !== undefined) {
+    const limit = us(find(ds, PIXEL_PADDING_RANGE_LIMIT)?.value, littleEndian, signed) ?? pad;
+    voi.padding = { lo: Math.min(pad, limit), hi: Math.max(pad, limit) };
+  }
+  return voi;
 }
 
 function sampleAt(f: Uint8Array, o: number, px: PixelModule): number {
@@ -18,57 +113,137 @@ function sampleAt(f: Uint8Array, o: number, px: PixelModule): number {
   return v;
 }
 
-/** Monochrome: the frame's own min-max window (MONOCHROME1 inverted); colour: 8-bit samples as they are. */
-export function toDisplay(frame: Uint8Array, px: PixelModule, planar: 0 | 1): RgbImage {
+/** Stored values -> 0-255 grey levels through the header's VOI, or null when it has none. */
+function voiMapping(voi: Voi | undefined): ((stored: number) => number) | null {
+  if (!voi) return null;
+  const { slope, intercept, lut, window } = voi;
+  if (lut) {
+    const top = lut.data.length - 1;
+    const scale = 255 / (2 ** lut.bits - 1);
+    return (v) => {
+      const k = Math.min(Math.max(Math.round(v * slope + intercept - lut.first), 0), top);
+      return Math.min(255, lut.data[k]! * scale);
+    };
+  }
+  if (!window) return null;
+  const { center: c, width: w, fn } = window;
+  if (fn === "SIGMOID") return (v) => 255 / (1 + Math.exp((-4 * (v * slope + intercept - c)) / w));
+  if (fn === "LINEAR_EXACT") return (v) => ((v * slope + intercept - (c - w / 2)) / w) * 255;
+  if (w < 2) return null;
+  return (v) => ((v * slope + intercept - (c - 0.5)) / (w - 1) + 0.5) * 255;
+}
+
+/**
+ * Monochrome: the header's VOI (wide data, when `voi` has one), else a 0.5-99.5 percentile window
+ * of the non-padding samples (min-max for 8-bit data); MONOCHROME1 inverted. Colour: 8-bit samples.
+ */
+export function toDisplay(frame: Uint8Array, px: PixelModule, planar: 0 | 1, voi?: Voi): RgbImage {
   const n = px.rows * px.cols;
   const bps = px.bitsAllocated / 8;
   const data = new Uint8Array(n * 3);
   if (px.spp === 1) {
-    const values = new Float64Array(n);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let i = 0; i < n; i++) {
-      const v = sampleAt(frame, i * bps, px);
-      values[i] = v;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    if (px.bitsStored > 8 && !px.palette) {
-      // Wide monochrome data: a 0.5-99.5 percentile window, so padding values (e.g. -2000 around a
-      // CT's circle) do not squeeze the anatomy into a few grey levels.
-      const sorted = Float64Array.from(values).sort();
-      lo = sorted[Math.floor(n * 0.005)]!;
-      hi = sorted[Math.min(n - 1, Math.floor(n * 0.995))]!;
-    }
+    const values = new Int32Array(n);
+    if (bps === 1 && !px.signed && px.bitsStored === 8) values.set(frame.subarray(0, n));
+    else for (let i = 0; i < n; i++) values[i] = sampleAt(frame, i * bps, px);
     const pal = px.palette;
-    const scale = hi > lo ? 255 / (hi - lo) : 0;
-    for (let i = 0; i < n; i++) {
-      if (pal) {
-        const k = Math.min(Math.max(values[i]! - pal.first, 0), pal.rgb[0]!.length - 1);
+    if (pal) {
+      const top = pal.rgb[0]!.length - 1;
+      for (let i = 0; i < n; i++) {
+        const k = Math.min(Math.max(values[i]! - pal.first, 0), top);
         data[3 * i] = pal.rgb[0]![k]!;
         data[3 * i + 1] = pal.rgb[1]![k]!;
         data[3 * i + 2] = pal.rgb[2]![k]!;
-        continue;
       }
-      let g = Math.min(255, Math.max(0, Math.round((values[i]! - lo) * scale)));
-      if (px.photometric === "MONOCHROME1") g = 255 - g;
+      return { width: px.cols, height: px.rows, data };
+    }
+    // Every stored value maps through one table (at most 2^16 entries; wider data is clamped to it).
+    const bits = Math.min(px.bitsStored, 16);
+    const min = px.signed ? -(2 ** (bits - 1)) : 0;
+    const size = 2 ** bits;
+    const index = (v: number): number => Math.min(Math.max(v - min, 0), size - 1);
+    // The header's VOI for wide data only (CT/MR/MG/DX need it to look like anatomy, not noise);
+    // 8-bit frames (screens, ultrasound) keep their min-max stretch, which a narrow header window
+    // could only make less revealing.
+    let map = px.bitsStored > 8 ? voiMapping(voi) : null;
+    if (!map) {
+      const pad = voi?.padding;
+      const hist = new Float64Array(size);
+      let kept = 0;
+      for (let i = 0; i < n; i++) {
+        const v = values[i]!;
+        if (pad && v >= pad.lo && v <= pad.hi) continue;
+        const j = index(v);
+        hist[j] = hist[j]! + 1;
+        kept++;
+      }
+      if (kept === 0)
+        for (let i = 0; i < n; i++, kept++) {
+          const j = index(values[i]!);
+          hist[j] = hist[j]! + 1;
+        }
+      // Wide data: a 0.5-99.5 percentile window of the samples that are not padding, so the padding
+      // (e.g. -2000 around a CT's circle) does not squeeze the anatomy into a few grey levels;
+      // 8-bit data: its min-max.
+      const [qlo, qhi] = px.bitsStored > 8 ? [0.005, 0.995] : [0, 1];
+      let lo = 0;
+      let hi = size - 1;
+      let acc = 0;
+      let foundLo = false;
+      for (let k = 0; k < size; k++) {
+        if (hist[k] === 0) continue;
+        acc += hist[k]!;
+        if (!foundLo && acc > Math.floor(kept * qlo)) {
+          lo = k;
+          foundLo = true;
+        }
+        if (acc > Math.min(kept - 1, Math.floor(kept * qhi))) {
+          hi = k;
+          break;
+        }
+      }
+      const scale = hi > lo ? 255 / (hi - lo) : 0;
+      const base = lo + min;
+      map = (v) => (v - base) * scale;
+    }
+    const table = new Uint8Array(size);
+    const invert = px.photometric === "MONOCHROME1";
+    for (let k = 0; k < size; k++) {
+      const g = Math.min(255, Math.max(0, Math.round(map(k + min))));
+      table[k] = invert ? 255 - g : g;
+    }
+    for (let i = 0; i < n; i++) {
+      const g = table[index(values[i]!)]!;
       data[3 * i] = data[3 * i + 1] = data[3 * i + 2] = g;
     }
     return { width: px.cols, height: px.rows, data };
   }
   const shift = px.bitsStored > 8 ? px.bitsStored - 8 : 0;
+  const ybr = px.photometric === "YBR_FULL";
+  const clamp = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
   for (let i = 0; i < n; i++) {
-    const c = [0, 1, 2].map((s) => sampleAt(frame, (planar ? s * n + i : 3 * i + s) * bps, px) >> shift);
-    if (px.photometric === "YBR_FULL") {
-      const [y, cb, cr] = c as [number, number, number];
-      const clamp = (v: number): number => Math.min(255, Math.max(0, Math.round(v)));
-      data[3 * i] = clamp(y + 1.402 * (cr - 128));
-      data[3 * i + 1] = clamp(y - 0.344136 * (cb - 128) - 0.714136 * (cr - 128));
-      data[3 * i + 2] = clamp(y + 1.772 * (cb - 128));
+    let r: number;
+    let g: number;
+    let b: number;
+    if (bps === 1 && shift === 0) {
+      const o0 = planar ? i : 3 * i;
+      const step = planar ? n : 1;
+      r = frame[o0]!;
+      g = frame[o0 + step]!;
+      b = frame[o0 + 2 * step]!;
     } else {
-      data[3 * i] = c[0]!;
-      data[3 * i + 1] = c[1]!;
-      data[3 * i + 2] = c[2]!;
+      r = sampleAt(frame, (planar ? i : 3 * i) * bps, px) >> shift;
+      g = sampleAt(frame, (planar ? n + i : 3 * i + 1) * bps, px) >> shift;
+      b = sampleAt(frame, (planar ? 2 * n + i : 3 * i + 2) * bps, px) >> shift;
+    }
+    if (ybr) {
+      // r, g, b hold Y, Cb, Cr here.
+      data[3 * i] = clamp(r + 1.402 * (b - 128));
+      data[3 * i + 1] = clamp(r - 0.344136 * (g - 128) - 0.714136 * (b - 128));
+      data[3 * i + 2] = clamp(r + 1.772 * (g - 128));
+    } else {
+      data[3 * i] = r;
+      data[3 * i + 1] = g;
+      data[3 * i + 2] = b;
     }
   }
   return { width: px.cols, height: px.rows, data };

@@ -10,6 +10,7 @@ import { loadCodecs } from "./codecs.js";
 import { detectInstance } from "./detect-instance.js";
 import { PixelError } from "./errors.js";
 import { cleanPixelData, inPixelScope, type PixelResult } from "./index.js";
+import { recheckRedaction } from "./recheck.js";
 
 export type PixelStepOutcome =
   | { readonly status: "cleaned"; readonly result: PixelResult }
@@ -38,7 +39,18 @@ export async function runPixelStep(
     const detected = config.detector
       ? await detectInstance(parsed.dataset, parsed.transferSyntax)
       : undefined;
-    const result = cleanPixelData(parsed.dataset, parsed.transferSyntax, config, detected);
+    let result = cleanPixelData(parsed.dataset, parsed.transferSyntax, config, detected);
+    // Decode what will be written and detect again: a fill that did not take refuses the instance,
+    // text found outside every box is filled in a second pass (src/pixel/recheck.ts).
+    if (detected)
+      result = await recheckRedaction(
+        parsed.dataset,
+        parsed.transferSyntax,
+        config,
+        detected,
+        result,
+        cleanPixelData,
+      );
     return { status: "cleaned", result };
   } catch (error) {
     if (error instanceof PixelError || error instanceof AnonymizerError)

@@ -3,8 +3,6 @@
  * test/fixtures/pixel/corpus-boxes.json is covered (>= 90 % of its pixels under the padded
  * detections); false boxes on text-free frames are bounded (see below).
  */
-import fs from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { readPart10 } from "../../../src/dicom/part10.js";
 import type { Rect } from "../../../src/pixel/config.js";
@@ -14,66 +12,41 @@ import { detectInstance } from "../../../src/pixel/detect-instance.js";
 import { runPixelStep } from "../../../src/pixel/step.js";
 import * as detector from "../../../src/pixel/detector.js";
 import { detectText } from "../../../src/pixel/detector.js";
-import { toDisplay } from "../../../src/pixel/display.js";
 import { decodeFrames } from "../../../src/pixel/index.js";
-import { padAndClip } from "../../../src/pixel/redact.js";
-import { corpusFile, ROOT } from "../../helpers/corpus.js";
+import { corpusFile } from "../../helpers/corpus.js";
 import { REGISTRY, SECRET } from "../../helpers/engine.js";
+import { BOXES, corpusBytes, coverage, displayFrame, NEGATIVES } from "./detector-fixtures.js";
 
-const BOXES = JSON.parse(
-  fs.readFileSync(path.join(ROOT, "test/fixtures/pixel/corpus-boxes.json"), "utf8"),
-) as Record<string, { boxes: [number, number, number, number, string, number?][] }>;
-
-async function detect(name: string): Promise<{ boxes: Rect[]; rows: number; cols: number }> {
-  const parsed = readPart10(corpusFile(`${name}.dcm`));
-  const { frames, planar, module: px } = decodeFrames(parsed.dataset, parsed.transferSyntax);
-  const boxes = await detectText(toDisplay(frames[0]!, px, planar));
-  return { boxes, rows: px.rows, cols: px.cols };
+async function detect(bytes: Buffer): Promise<{ boxes: Rect[]; rows: number; cols: number }> {
+  const { img, px } = displayFrame(bytes);
+  return { boxes: await detectText(img), rows: px.rows, cols: px.cols };
 }
 
-function coverage(
-  box: readonly (number | string | undefined)[] & readonly [number, number, number, number, ...unknown[]],
-  dets: readonly Rect[],
-  rows: number,
-  cols: number,
-): number {
-  const padded = dets.map((d) => padAndClip(d, Math.max(2, Math.round(d[3] * 0.15)), rows, cols)!);
-  let covered = 0;
-  for (let y = box[1]!; y < box[1]! + box[3]!; y++)
-    for (let x = box[0]!; x < box[0]! + box[2]!; x++)
-      if (padded.some(([px, py, pw, ph]) => x >= px && x < px + pw && y >= py && y < py + ph)) covered++;
-  return covered / (box[2]! * box[3]!);
-}
-
-/** Text-free frames of at least 256 px (smaller ones are upscaled 5-10x and give false boxes). */
-const NEGATIVES = [
-  "ct-implicit-le-ge",
-  "ct-explicit-be-ge",
-  "mr-siemens-csa-explicit-le",
-  "mr-large-explicit-le",
-  "ct-enhanced-multiframe-explicit-le",
-  "sc-deflate",
-];
-
-describe("PP-OCRv4 det on corpus frames", { timeout: 60_000 }, () => {
+describe("PP-OCRv4 det on corpus frames", { timeout: 120_000 }, () => {
   for (const name of ["us-burned-in-yes-philips-phi", "us-philips-palette-rle"]) {
     it(`${name}: every PHI box covered`, async () => {
-      const { boxes, rows, cols } = await detect(name);
+      const { boxes, rows, cols } = await detect(corpusFile(`${name}.dcm`));
       const all = BOXES[name]!.boxes;
-      const cov = all.map((b) => coverage(b, boxes, rows, cols));
-      for (const [i, b] of all.entries()) if (b[5] === 1) expect(cov[i], b[4]).toBeGreaterThanOrEqual(0.9);
+      const phi = all.filter((b) => b[5] === 1);
+      expect(phi.length).toBeGreaterThan(0);
+      for (const b of phi)
+        expect(coverage([b[0], b[1], b[2], b[3]], boxes, rows, cols), b[4]).toBeGreaterThanOrEqual(0.9);
     });
   }
-  // The issue's target is <= 2 false boxes on text-free frames; this first cut gives 8 on these six
-  // (large blobs on CT/MR anatomy: the display window and DB post-processing need tuning). The bound
-  // guards against regressions until the detector is wired into the engine.
-  it("text-free CT/MR/SC frames: at most 8 false boxes (target 2, not met yet)", async () => {
+  // The issue's bar. Two things got the first cut (8 boxes on six of these frames, 10 with the header
+  // windows) down: boxes are scored by the mean probability over their box (PaddleOCR's
+  // box_score_fast), not over the component's own pixels (all > 0.3 by construction); and the grey
+  // image is what a viewer shows (header VOI, padding left out of the percentile window).
+  it("the 11 text-free CT/MR/MG/NM/DX/SC frames: at most 2 false boxes in all", async () => {
     let falseBoxes = 0;
-    for (const name of NEGATIVES) {
-      const d = (await detect(name)).boxes;
-      falseBoxes += d.length;
+    const perFile: Record<string, number> = {};
+    for (const { name, decodeWith } of NEGATIVES) {
+      const found = (await detect(corpusBytes(name, decodeWith))).boxes.length;
+      perFile[name] = found;
+      falseBoxes += found;
     }
-    expect(falseBoxes).toBeLessThanOrEqual(8);
+    console.log(`false boxes on the 11 negatives: ${falseBoxes}`, perFile);
+    expect(falseBoxes).toBeLessThanOrEqual(2);
   });
 });
 
