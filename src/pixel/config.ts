@@ -27,7 +27,7 @@ export interface PixelScope {
 export interface PixelConfig {
   /**
    * The PP-OCRv4 text detector, run in the engine workers (src/pixel/detect-instance.ts) before the
-   * pipeline; where it did not run (e.g. the CLI, which has no async step yet) the instance is refused.
+   * pipeline (src/pixel/step.ts, also in the CLI); where it did not run the instance is refused.
    */
   readonly detector: boolean;
   /** Pixels added on every side of a box before filling. */
