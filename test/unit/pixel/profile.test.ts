@@ -161,10 +161,11 @@ describe("profile pixel: scope and refusals", () => {
       code: "PIXEL_NO_TEXT_FINDER",
     });
   });
-  it("an ultrasound in a syntax without a codec yet is refused", () => {
+  it("a compressed ultrasound whose codec was never loaded (no pixel step ran) is refused", () => {
+    // The synchronous path (no runPixelStep before anonymizeInstance) has no WASM codec loaded.
     expect(anonymize(corpusFile("us-philips-jpeg-lossless-sv1.dcm"), "pixel")).toMatchObject({
       status: "failed",
-      code: "PIXEL_UNSUPPORTED_SYNTAX",
+      code: "PIXEL_CODEC_ERROR",
     });
   });
   it("the pixel plan carries the seeded Philips templates", () => {
