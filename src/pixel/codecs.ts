@@ -99,6 +99,11 @@ const CODECS: Readonly<Record<string, SyntaxCodec>> = {
   [HTJ2K]: htj2k("HTJ2K", false),
 };
 
+/** JPEG 2000 and HTJ2K: colour decodes to RGB and is written with RCT (YBR_RCT). */
+export function isJ2kFamily(uid: string): boolean {
+  return CODECS[uid]?.startsFrame === soc;
+}
+
 /** The codec of an encapsulated syntax other than RLE, or undefined when the step has none. */
 export function syntaxCodec(uid: string): SyntaxCodec | undefined {
   return CODECS[uid];

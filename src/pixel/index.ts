@@ -13,6 +13,7 @@ import {
   JPEG_BASELINE,
   JPEG_EXTENDED,
   JPEG_LOSSLESS_SV1,
+  isJ2kFamily,
   syntaxCodec,
   type FrameLayout,
   type SyntaxCodec,
@@ -210,13 +211,17 @@ function assertSyntax(ts: TransferSyntax): void {
 
 /**
  * The Image Pixel module as the codec decodes it: lossy JPEG colour (YBR_FULL_422, YBR_FULL, ...)
- * comes out of the decoder as RGB, so fills and checks use RGB's black.
+ * and JPEG 2000 / HTJ2K colour (YBR_RCT, YBR_ICT) come out of the decoders as RGB, so fills and
+ * checks use RGB's black.
  */
 function decodedModule(ds: readonly DataElement[], ts: TransferSyntax): PixelModule {
   const pi = asciiValue(ds.find((e) => e.tag === PHOTOMETRIC_INTERPRETATION)?.value)
     .trim()
     .toUpperCase();
-  if ((ts.uid === JPEG_BASELINE || ts.uid === JPEG_EXTENDED) && pi.startsWith("YBR_"))
+  if (
+    ((ts.uid === JPEG_BASELINE || ts.uid === JPEG_EXTENDED) && pi.startsWith("YBR_")) ||
+    (isJ2kFamily(ts.uid) && (pi === "YBR_RCT" || pi === "YBR_ICT"))
+  )
     return pixelModule(
       ds.map((e) => (e.tag === PHOTOMETRIC_INTERPRETATION ? { ...e, value: encodeValue("RGB", "CS") } : e)),
       ts.encoding.littleEndian,
@@ -402,14 +407,19 @@ export function cleanPixelData(
     return copy;
   });
   const lossyJpeg = ts.uid === JPEG_BASELINE || ts.uid === JPEG_EXTENDED;
+  // Colour JPEG 2000 / HTJ2K is written with RCT: Photometric Interpretation YBR_RCT, every frame.
+  const pi = text(ds, PHOTOMETRIC_INTERPRETATION);
+  const toRct = isJ2kFamily(ts.uid) && px.spp === 3 && pi !== "YBR_RCT";
   const written: Written = lossyJpeg
     ? writeLossyJpeg(ds, pixel, px, codec, expected, boxesOf, config)
     : {
         element: codec.encode(
           expected,
-          boxesOf.map((b) => b.length === 0),
+          boxesOf.map((b) => b.length === 0 && !toRct),
         ),
-        attributes: [],
+        attributes: toRct
+          ? [attributeChange(PHOTOMETRIC_INTERPRETATION, "PhotometricInterpretation", "CS", pi, "YBR_RCT")]
+          : [],
       };
   // Verify what will be written: it decodes to the filled frames (fill inside, original outside;
   // for a DCT-domain edit, the original outside the region it reports as changed).

@@ -20,7 +20,7 @@ import { loadCodecs } from "../../src/pixel/codecs.js";
 import { encodeHtj2kLossless } from "../../src/pixel/codecs/htj2k.js";
 import { encapsulate } from "../../src/pixel/frames.js";
 import { cleanPixelData, decodeFrames } from "../../src/pixel/index.js";
-import { corpusFile, ROOT } from "../helpers/corpus.js";
+import { corpusFile, REALWORLD, ROOT } from "../helpers/corpus.js";
 import { requireTool, run } from "../helpers/tools.js";
 import { configFor } from "../unit/pixel/codecs-helpers.js";
 
@@ -61,29 +61,11 @@ function referenceHashes(file: string, uid: string): string[] {
   return dump.stdout.trim().split(/\s+/).slice(1);
 }
 
-/**
- * HTJ2K: pydicom splits the frames (its own encapsulation parser), ojph_expand decodes each
- * codestream to raw little-endian samples.
- */
+/** HTJ2K: test/fixtures/pixel/htj2k-ref.py (pydicom splits the frames, ojph_expand decodes them). */
 function htj2kReferenceHashes(file: string): string[] {
-  const split = run("/usr/bin/python3", [
-    "-c",
-    [
-      "import sys, pydicom",
-      "from pydicom.encaps import generate_pixel_data_frame",
-      "ds = pydicom.dcmread(sys.argv[1])",
-      "n = int(ds.get('NumberOfFrames', 1) or 1)",
-      "for i, f in enumerate(generate_pixel_data_frame(ds.PixelData, n)): open(f'{sys.argv[1]}.{i}.j2c', 'wb').write(f)",
-      "print(n)",
-    ].join("\n"),
-    file,
-  ]);
-  expect(split.status, split.stderr.slice(0, 300)).toBe(0);
-  return Array.from({ length: Number(split.stdout.trim()) }, (_, i) => {
-    const r = run("ojph_expand", ["-i", `${file}.${i}.j2c`, "-o", `${file}.${i}.raw`]);
-    expect(r.status, r.stderr.slice(0, 300)).toBe(0);
-    return sha(fs.readFileSync(`${file}.${i}.raw`));
-  });
+  const r = run("/usr/bin/python3", [path.join(ROOT, "test/fixtures/pixel/htj2k-ref.py"), "x", file]);
+  expect(r.status, r.stderr.slice(0, 300)).toBe(0);
+  return r.stdout.trim().split(/\s+/).slice(1);
 }
 
 /** Redacts the middle of every frame and writes the file as the engine would (new syntax if any). */
@@ -164,6 +146,26 @@ describe.runIf(HAVE_DCMTK && HAVE_GDCM)("written files decode in dcmtk / GDCM as
     expect(htj2kReferenceHashes(w.file)).toEqual(ours);
   });
 });
+
+describe.runIf(HAVE_GDCM && HAVE_OJPH)("colour JPEG 2000 / HTJ2K (real-world), written with RCT", () => {
+  it.each([
+    ["pydicom_pydicom-data__data_store_data_US1_J2KR.dcm", "YBR_RCT"], // 4.90 ultrasound
+    ["pydicom_pydicom-data__data_store_data_HTJ2KLossless_08_RGB.dcm", "RGB"], // 4.201
+    ["pydicom_pydicom-data__data_store_data_HTJ2K_08_RGB.dcm", "RGB"], // 4.203 irreversible
+  ])("%s (%s)", (file, pi) => {
+    const parsed = readPart10(fs.readFileSync(REALWORLD.find((e) => e.file === file)!.path));
+    expect(text(parsed.dataset, tagOf(0x0028, 0x0004))).toBe(pi);
+    const w = redactAndWrite(file, parsed.dataset, parsed.transferSyntax);
+    expect(w.uid).toBe(parsed.transferSyntax.uid);
+    const reread = readPart10(fs.readFileSync(w.file));
+    expect(text(reread.dataset, tagOf(0x0028, 0x0004))).toBe("YBR_RCT");
+    const ours = decodeFrames(reread.dataset, reread.transferSyntax).frames.map(sha);
+    const reference = isHtj2k(w.uid) ? htj2kReferenceHashes(w.file) : referenceHashes(w.file, w.uid);
+    expect(reference).toEqual(ours);
+  });
+});
+
+const isHtj2k = (uid: string): boolean => /\.4\.20[123]$/.test(uid);
 
 /** dciodvfy's errors, values normalised (as test/interop/dciodvfy.test.ts). */
 function iodErrors(file: string): Set<string> {

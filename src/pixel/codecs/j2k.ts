@@ -77,7 +77,10 @@ export function j2kFrameInfo(l: FrameLayout): J2kFrameInfo {
     bitsPerSample: l.bitsStored,
     componentCount: l.spp,
     isSigned: l.signed,
-    isUsingColorTransform: false,
+    // Colour is always written with the reversible colour transform (RCT, Photometric Interpretation
+    // YBR_RCT): OpenJPEG's encoder applies it to 3 components anyway, and OpenJPH's output without
+    // it does not decode to the same samples in OpenJPEG or ojph_expand (measured).
+    isUsingColorTransform: l.spp === 3,
   };
 }
 

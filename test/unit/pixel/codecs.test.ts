@@ -5,6 +5,7 @@
  * reversible, HTJ2K); lossy JPEG follows the profile's `lossy` policy; a corrupted frame is
  * PIXEL_CODEC_ERROR.
  */
+import fs from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DataElement } from "../../../src/dicom/element.js";
 import { readPart10 } from "../../../src/dicom/part10.js";
@@ -16,7 +17,7 @@ import { encodeHtj2kLossless } from "../../../src/pixel/codecs/htj2k.js";
 import type { PixelConfig, Rect } from "../../../src/pixel/config.js";
 import { encapsulate } from "../../../src/pixel/frames.js";
 import { cleanPixelData, decodeFrames } from "../../../src/pixel/index.js";
-import { corpusFile } from "../../helpers/corpus.js";
+import { corpusFile, REALWORLD } from "../../helpers/corpus.js";
 import { checkRedaction, configFor } from "./codecs-helpers.js";
 
 const PIXEL_DATA = 0x7fe00010;
@@ -121,6 +122,29 @@ describe("lossless re-encoding inside the input's syntax", () => {
     );
     expect(result.transferSyntax).toBeUndefined();
     expect(checkRedaction(parsed, result, [box]).inside).toBeGreaterThan(0);
+  });
+});
+
+describe("colour JPEG 2000 / HTJ2K (real-world files): decoded as RGB, written with RCT", () => {
+  it.each([
+    ["pydicom_pydicom-data__data_store_data_US1_J2KR.dcm", "YBR_RCT", undefined], // stays
+    ["pydicom_pydicom-data__data_store_data_HTJ2KLossless_08_RGB.dcm", "RGB", "YBR_RCT"],
+    ["pydicom_pydicom-data__data_store_data_HTJ2K_08_RGB.dcm", "RGB", "YBR_RCT"],
+  ])("%s (%s)", (file, pi, after) => {
+    const parsed = readPart10(fs.readFileSync(REALWORLD.find((e) => e.file === file)!.path));
+    const { module: px } = decodeFrames(parsed.dataset, parsed.transferSyntax);
+    expect(px.photometric).toBe("RGB");
+    const box = middleBox(px.rows, px.cols);
+    const result = cleanPixelData(
+      parsed.dataset,
+      parsed.transferSyntax,
+      configFor(parsed.dataset, px.rows, px.cols, [box]),
+    );
+    expect(result.transferSyntax).toBeUndefined();
+    expect(result.attributes?.map((a) => [a.keyword, a.before, a.after])).toEqual(
+      after ? [["PhotometricInterpretation", pi, after]] : undefined,
+    );
+    expect(checkRedaction(parsed, result, [box]).inside).toBe(box[2] * box[3] * 3);
   });
 });
 
