@@ -33,7 +33,7 @@ export function encodeHtj2kLossless(raw: Uint8Array, l: FrameLayout, rpcl: boole
   return guarded("the HTJ2K encoder", "encode", () => {
     const e = new lib!.HTJ2KEncoder();
     try {
-      e.getDecodedBuffer(j2kFrameInfo(l)).set(raw);
+      e.getDecodedBuffer(j2kFrameInfo(l, raw)).set(raw);
       e.setQuality(true, 0);
       if (rpcl) e.setProgressionOrder?.(RPCL);
       e.encode();

@@ -4,7 +4,7 @@
  */
 import { PixelError } from "../errors.js";
 import { checkDecoded, guarded, notLoaded, quietModuleArgs, requireCjs } from "./wasm.js";
-import type { FrameLayout } from "./types.js";
+import { precisionOf, type FrameLayout } from "./types.js";
 
 export interface J2kFrameInfo {
   width: number;
@@ -70,11 +70,11 @@ export function decodeJ2k(frame: Uint8Array, l: FrameLayout): Uint8Array {
   });
 }
 
-export function j2kFrameInfo(l: FrameLayout): J2kFrameInfo {
+export function j2kFrameInfo(l: FrameLayout, raw: Uint8Array): J2kFrameInfo {
   return {
     width: l.cols,
     height: l.rows,
-    bitsPerSample: l.bitsStored,
+    bitsPerSample: precisionOf(raw, l),
     componentCount: l.spp,
     isSigned: l.signed,
     // Colour is always written with the reversible colour transform (RCT, Photometric Interpretation
@@ -90,7 +90,7 @@ export function encodeJ2kReversible(raw: Uint8Array, l: FrameLayout): Uint8Array
   return guarded("the JPEG 2000 encoder", "encode", () => {
     const e = new lib!.J2KEncoder();
     try {
-      e.getDecodedBuffer(j2kFrameInfo(l)).set(raw);
+      e.getDecodedBuffer(j2kFrameInfo(l, raw)).set(raw);
       e.setQuality(true, 0);
       e.encode();
       return Uint8Array.from(e.getEncodedBuffer());

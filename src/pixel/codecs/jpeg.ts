@@ -5,7 +5,7 @@
  */
 import { PixelError } from "../errors.js";
 import { checkDecoded, guarded, notLoaded, requireCjs } from "./wasm.js";
-import type { FrameLayout } from "./types.js";
+import { precisionOf, type FrameLayout } from "./types.js";
 
 interface Ctx {
   getEncodedBuffer(): Uint8Array | undefined;
@@ -72,7 +72,7 @@ export function decodeJpeg(frame: Uint8Array, l: FrameLayout): Uint8Array {
 export function encodeJpegLosslessSv1(raw: Uint8Array, l: FrameLayout): Uint8Array {
   if (!lib) notLoaded("JPEG");
   const out = guarded("the JPEG lossless encoder", "encode", () =>
-    lib!.NativeCodecs.encodeJpeg(context(l, { decodedBuffer: raw }), {
+    lib!.NativeCodecs.encodeJpeg(context({ ...l, bitsStored: precisionOf(raw, l) }, { decodedBuffer: raw }), {
       lossy: false,
       predictor: 1,
       pointTransform: 0,

@@ -1,7 +1,7 @@
 /** JPEG-LS (4.80 lossless, 4.81 near-lossless): CharLS via @cornerstonejs/codec-charls. */
 import { PixelError } from "../errors.js";
 import { checkDecoded, guarded, notLoaded, quietModuleArgs, requireCjs } from "./wasm.js";
-import type { FrameLayout } from "./types.js";
+import { precisionOf, type FrameLayout } from "./types.js";
 
 interface FrameInfo {
   width: number;
@@ -89,7 +89,7 @@ export function encodeJpegLsLossless(raw: Uint8Array, l: FrameLayout): Uint8Arra
       e.getDecodedBuffer({
         width: l.cols,
         height: l.rows,
-        bitsPerSample: l.bitsStored,
+        bitsPerSample: precisionOf(raw, l),
         componentCount: l.spp,
       }).set(raw);
       e.setNearLossless(0);

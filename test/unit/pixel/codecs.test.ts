@@ -184,6 +184,33 @@ describe("lossy JPEG (4.50, 4.51): DCT-domain edit, or the profile's policy", ()
   });
 });
 
+describe("a header whose Bits Stored is below the codestream's precision", () => {
+  it.each([["mr-siemens-csa-jpeg2000-lossless"], ["mr-siemens-csa-jpeg-lossless-sv1"]])(
+    "%s relabelled 8 bits stored: re-encoded at the precision its samples need, not refused",
+    (name) => {
+      const parsed = readPart10(corpusFile(`${name}.dcm`));
+      const us = (v: number): Buffer => Buffer.from([v, 0]);
+      const dataset = parsed.dataset.map((e) =>
+        e.tag === tagOf(0x0028, 0x0101)
+          ? { ...e, value: us(8) }
+          : e.tag === tagOf(0x0028, 0x0102)
+            ? { ...e, value: us(7) }
+            : e,
+      );
+      const relabelled = { dataset, transferSyntax: parsed.transferSyntax };
+      const { frames, module: px } = decodeFrames(dataset, parsed.transferSyntax);
+      expect(frames[0]!.some((v, i) => i % 2 === 1 && v > 0)).toBe(true); // samples above 255
+      const box = middleBox(px.rows, px.cols);
+      const result = cleanPixelData(
+        dataset,
+        parsed.transferSyntax,
+        configFor(dataset, px.rows, px.cols, [box]),
+      );
+      expect(checkRedaction(relabelled, result, [box]).inside).toBeGreaterThan(0);
+    },
+  );
+});
+
 describe("codec errors", () => {
   it.each([
     ["us-philips-jpeg-lossless-sv1", "JPEG"],
