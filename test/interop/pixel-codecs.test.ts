@@ -41,10 +41,15 @@ const text = (ds: readonly DataElement[], tag: number): string =>
   asciiValue(ds.find((e) => e.tag === tag)?.value).trim();
 const sha = (f: Uint8Array): string => crypto.createHash("sha256").update(f).digest("hex");
 
-/** The reference decoder of a syntax: [tool, args before in/out]. */
-function referenceFor(uid: string): [string, string[]] {
+/**
+ * The reference decoder of a syntax: [tool, args before in/out]. dcmdjpeg +cl converts YCbCr to RGB
+ * for every lossy JPEG, as libjpeg does from the JFIF marker even where the header says RGB (GH195);
+ * +cn for the stream coded as RGB (dcmcjpeg +cr), which libjpeg does not convert either.
+ */
+function referenceFor(uid: string, file: string): [string, string[]] {
   const s = uid.replace("1.2.840.10008.1.2.", "");
-  if (["4.50", "4.51", "4.57", "4.70"].includes(s)) return ["dcmdjpeg", []];
+  if (["4.50", "4.51", "4.57", "4.70"].includes(s))
+    return ["dcmdjpeg", [path.basename(file).includes("+cr") ? "+cn" : "+cl"]];
   if (["4.80", "4.81"].includes(s)) return ["dcmdjpls", []];
   if (s === "5") return ["dcmdrle", []];
   return ["gdcmconv", ["--raw"]];
@@ -52,7 +57,7 @@ function referenceFor(uid: string): [string, string[]] {
 
 /** Per-frame SHA-256 as the reference decodes `file` (then pydicom reads the native bytes). */
 function referenceHashes(file: string, uid: string): string[] {
-  const [tool, args] = referenceFor(uid);
+  const [tool, args] = referenceFor(uid, file);
   const out = `${file}.raw.dcm`;
   const r = run(tool, [...args, file, out]);
   expect(r.status, `${tool}: ${r.stderr.slice(0, 300)}`).toBe(0);
