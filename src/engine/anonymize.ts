@@ -203,6 +203,7 @@ function prepare(
       ...method,
       { tag: BURNED_IN_ANNOTATION, vr: "CS", value: encodeValue("NO", "CS"), undefinedLength: false },
       pixel.element,
+      ...(pixel.attributes ?? []).map((a) => a.element),
     ];
     applied = {
       ...applied,
@@ -222,7 +223,8 @@ function prepare(
     status: "prepared",
     write: {
       dataset,
-      transferSyntax: parsed.transferSyntax,
+      // A lossy JPEG the pixel step transcoded (profile pixel.lossy "transcode") is written as 4.70.
+      transferSyntax: pixel?.transferSyntax ?? parsed.transferSyntax,
       sopClassUid: textOf(dataset, SOP_CLASS_UID),
       sopInstanceUid,
     },
@@ -249,6 +251,19 @@ function pixelEntries(pixel: PixelResult, before: string, values: boolean): Audi
       reason: "the Clean Pixel Data step ran",
     },
   ];
+  for (const a of pixel.attributes ?? [])
+    out.push({
+      path: tagHex(a.element.tag),
+      tag: tagHex(a.element.tag),
+      keyword: a.keyword,
+      vr: a.element.vr,
+      action: "replace",
+      before: values ? a.before : "",
+      after: values ? a.after : "",
+      reason: pixel.transferSyntax
+        ? `the Clean Pixel Data step wrote transfer syntax ${pixel.transferSyntax.uid}`
+        : "the Clean Pixel Data step re-encoded Pixel Data",
+    });
   for (const b of pixel.boxes)
     out.push({
       path: tagHex(PIXEL_DATA),

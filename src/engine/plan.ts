@@ -95,6 +95,7 @@ function compilePixel(chain: readonly ProfileFile[]): PixelConfig | undefined {
     scope: DEFAULT_PIXEL_SCOPE,
     unmatched: "reject",
     templates: [],
+    lossy: "refuse",
   };
   for (const b of blocks) {
     config = {
@@ -103,6 +104,7 @@ function compilePixel(chain: readonly ProfileFile[]): PixelConfig | undefined {
       scope: { ...config.scope, ...b.scope },
       unmatched: b.unmatched ?? config.unmatched,
       templates: [...config.templates, ...(b.templates ?? [])],
+      lossy: b.lossy ?? config.lossy,
     };
   }
   return Object.freeze(config);

@@ -36,4 +36,11 @@ export interface PixelConfig {
   /** An instance in scope that no template matches (and no detector scans): "reject" (fail closed) or "pass". */
   readonly unmatched: "reject" | "pass";
   readonly templates: readonly PixelTemplate[];
+  /**
+   * Lossy JPEG (4.50 when the DCT-domain redactor cannot edit the stream, 12-bit 4.51) has no
+   * lossless re-encoding inside its syntax: "transcode" writes JPEG Lossless SV1 (4.70; the file's
+   * transfer syntax changes, the decoded image stays exactly as it was outside the boxes) or
+   * "refuse" (PIXEL_LOSSY_REFUSED; also when absent).
+   */
+  readonly lossy?: "transcode" | "refuse";
 }

@@ -31,12 +31,40 @@ export function parseItems(fragments: Uint8Array): Uint8Array[] {
   throw new PixelError("PIXEL_CODEC_ERROR", "encapsulated Pixel Data has no sequence delimiter");
 }
 
-/** One frame per entry: one fragment per frame, or all fragments for a single frame. */
-export function encapsulatedFrames(fragments: Uint8Array, frames: number): Uint8Array[] {
+/**
+ * One frame per entry. One fragment per frame, or all fragments for a single frame; otherwise the
+ * Basic Offset Table groups the fragments, or, without one (pitfall 8: multi-fragment frames and an
+ * empty table), every fragment that starts a codestream (`startsFrame`: SOI, SOC) opens a frame.
+ */
+export function encapsulatedFrames(
+  fragments: Uint8Array,
+  frames: number,
+  startsFrame?: (fragment: Uint8Array) => boolean,
+): Uint8Array[] {
   const items = parseItems(fragments);
+  const bot = items[0] ?? new Uint8Array(0);
   const frags = items.slice(1);
   if (frags.length === frames) return frags;
   if (frames === 1 && frags.length > 0) return [Buffer.concat(frags)];
+  const groups: Uint8Array[][] = [];
+  if (bot.length === 4 * frames && frags.length > frames) {
+    const view = new DataView(bot.buffer, bot.byteOffset, bot.byteLength);
+    const starts = Array.from({ length: frames }, (_, i) => view.getUint32(4 * i, true));
+    if (starts[0] === 0 && starts.every((o, i) => i === 0 || o > starts[i - 1]!)) {
+      let offset = 0;
+      for (const f of frags) {
+        if (starts.includes(offset)) groups.push([]);
+        groups[groups.length - 1]!.push(f);
+        offset += 8 + f.length;
+      }
+    }
+  } else if (startsFrame && frags.length > frames) {
+    for (const f of frags) {
+      if (startsFrame(f) || groups.length === 0) groups.push([]);
+      groups[groups.length - 1]!.push(f);
+    }
+  }
+  if (groups.length === frames) return groups.map((g) => (g.length === 1 ? g[0]! : Buffer.concat(g)));
   throw new PixelError(
     "PIXEL_CODEC_ERROR",
     `encapsulated Pixel Data has ${frags.length} fragments for ${frames} frames`,

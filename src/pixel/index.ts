@@ -7,12 +7,23 @@
  */
 import type { DataElement } from "../dicom/element.js";
 import { BURNED_IN_ANNOTATION, MODALITY, PIXEL_DATA, SOP_CLASS_UID, tagOf } from "../dicom/tag.js";
-import type { TransferSyntax } from "../dicom/transfer-syntax.js";
-import { asciiValue } from "../dicom/values.js";
+import { transferSyntaxOf, type TransferSyntax } from "../dicom/transfer-syntax.js";
+import { asciiValue, encodeValue } from "../dicom/values.js";
+import {
+  JPEG_BASELINE,
+  JPEG_EXTENDED,
+  JPEG_LOSSLESS_SV1,
+  isJ2kFamily,
+  syntaxCodec,
+  type FrameLayout,
+  type SyntaxCodec,
+} from "./codecs.js";
+import { encodeJpegLosslessSv1 } from "./codecs/jpeg.js";
 import type { PixelConfig, PixelTemplate, Rect } from "./config.js";
 import { PixelError } from "./errors.js";
 import { encapsulate, encapsulatedFrames, swapInPlace } from "./frames.js";
-import { pixelModule, type PixelModule } from "./module.js";
+import { redactJpegBlocks } from "./jpeg-dct/index.js";
+import { PHOTOMETRIC_INTERPRETATION, PLANAR_CONFIGURATION, pixelModule, type PixelModule } from "./module.js";
 import { boxesHoldFill, fillBoxes, padAndClip } from "./redact.js";
 import { rleDecodeFrame, rleEncodeFrame } from "./rle.js";
 
@@ -23,6 +34,8 @@ export const RLE_LOSSLESS = "1.2.840.10008.1.2.5";
 const MANUFACTURER = tagOf(0x0008, 0x0070);
 const MODEL = tagOf(0x0008, 0x1090);
 const SOFTWARE_VERSIONS = tagOf(0x0018, 0x1020);
+const LOSSY_IMAGE_COMPRESSION = tagOf(0x0028, 0x2110);
+const LOSSY_IMAGE_COMPRESSION_METHOD = tagOf(0x0028, 0x2114);
 
 export interface PixelBox {
   readonly frame: number;
@@ -33,11 +46,26 @@ export interface PixelBox {
   readonly source: "template" | "detector";
 }
 
+/** An attribute the step changed besides Pixel Data (code strings only; audited before/after). */
+export interface PixelAttribute {
+  readonly element: DataElement;
+  readonly keyword: string;
+  readonly before: string;
+  readonly after: string;
+}
+
 export interface PixelResult {
   /** The new Pixel Data element (same VR, same encapsulation). */
   readonly element: DataElement;
-  /** Every filled box, padded and clipped, per frame. */
+  /**
+   * Every filled box, padded and clipped, per frame; for a JPEG edited in the DCT domain, the
+   * region that changed (the boxes snapped outward to blocks).
+   */
   readonly boxes: readonly PixelBox[];
+  /** The syntax to write when it is not the input's (a lossy JPEG transcoded to 4.70). */
+  readonly transferSyntax?: TransferSyntax;
+  /** Other attributes to replace (Photometric Interpretation, Lossy Image Compression ...). */
+  readonly attributes?: readonly PixelAttribute[];
 }
 
 function text(ds: readonly DataElement[], tag: number): string {
@@ -77,7 +105,9 @@ export function matchingTemplates(
 interface Codec {
   /** Frames as little-endian samples, and the planar configuration of the decoded layout. */
   decode(): { frames: Uint8Array[]; planar: 0 | 1 };
-  encode(frames: readonly Uint8Array[]): DataElement;
+  /** The frames as stored (encapsulated syntaxes), for frames that keep their bytes. */
+  stored?(): Uint8Array[];
+  encode(frames: readonly Uint8Array[], unchanged: readonly boolean[]): DataElement;
   /** Decodes an element this codec wrote (verification). */
   redecode(element: DataElement): Uint8Array[];
 }
@@ -129,18 +159,206 @@ function rleCodec(pixel: DataElement, px: PixelModule): Codec {
   };
 }
 
+/** The decoded layout of a frame of `px` (what the frame codecs take and give). */
+function layoutOf(px: PixelModule): FrameLayout {
+  return {
+    rows: px.rows,
+    cols: px.cols,
+    spp: px.spp,
+    bitsAllocated: px.bitsAllocated,
+    bitsStored: px.bitsStored,
+    signed: px.signed,
+    photometric: px.photometric,
+  };
+}
+
+/** JPEG, JPEG-LS, JPEG 2000 and HTJ2K (src/pixel/codecs.ts); frames without boxes keep their bytes. */
+function compressedCodec(pixel: DataElement, px: PixelModule, syntax: SyntaxCodec): Codec {
+  if (!pixel.fragments)
+    throw new PixelError("PIXEL_CODEC_ERROR", "compressed Pixel Data is not encapsulated");
+  const layout = layoutOf(px);
+  const split = (fragments: Uint8Array): Uint8Array[] =>
+    encapsulatedFrames(fragments, px.frames, syntax.startsFrame);
+  const decodeAll = (fragments: Uint8Array): Uint8Array[] =>
+    split(fragments).map((f) => syntax.decode(f, layout));
+  let stored: Uint8Array[] | undefined;
+  return {
+    stored: () => (stored ??= split(pixel.fragments!)),
+    decode: () => ({ frames: decodeAll(pixel.fragments!), planar: 0 }),
+    encode(frames, unchanged) {
+      const encode = syntax.encode;
+      if (!encode)
+        throw new PixelError("PIXEL_LOSSY_REFUSED", `${syntax.name} has no lossless encoder in its syntax`);
+      const own = (stored ??= split(pixel.fragments!));
+      return {
+        ...pixel,
+        fragments: encapsulate(frames.map((f, i) => (unchanged[i] ? own[i]! : encode(f, layout)))),
+        undefinedLength: true,
+      };
+    },
+    redecode: (element) => decodeAll(element.fragments!),
+  };
+}
+
 /** Refuses transfer syntaxes without a codec here, before anything else is looked at. */
 function assertSyntax(ts: TransferSyntax): void {
-  if (ts.encapsulated && ts.uid !== RLE_LOSSLESS)
+  if (ts.encapsulated && ts.uid !== RLE_LOSSLESS && !syntaxCodec(ts.uid))
     throw new PixelError(
       "PIXEL_UNSUPPORTED_SYNTAX",
-      "the pixel step has no codec for this transfer syntax yet (native and RLE only)",
+      "the pixel step has no codec for this transfer syntax (native, RLE, JPEG, JPEG-LS, JPEG 2000, HTJ2K)",
     );
+}
+
+/**
+ * The Image Pixel module as the codec decodes it: lossy JPEG colour (YBR_FULL_422, YBR_FULL, ...)
+ * and JPEG 2000 / HTJ2K colour (YBR_RCT, YBR_ICT) come out of the decoders as RGB, so fills and
+ * checks use RGB's black.
+ */
+function decodedModule(ds: readonly DataElement[], ts: TransferSyntax): PixelModule {
+  const pi = asciiValue(ds.find((e) => e.tag === PHOTOMETRIC_INTERPRETATION)?.value)
+    .trim()
+    .toUpperCase();
+  if (
+    ((ts.uid === JPEG_BASELINE || ts.uid === JPEG_EXTENDED) && pi.startsWith("YBR_")) ||
+    (isJ2kFamily(ts.uid) && (pi === "YBR_RCT" || pi === "YBR_ICT"))
+  )
+    return pixelModule(
+      ds.map((e) => (e.tag === PHOTOMETRIC_INTERPRETATION ? { ...e, value: encodeValue("RGB", "CS") } : e)),
+      ts.encoding.littleEndian,
+    );
+  return pixelModule(ds, ts.encoding.littleEndian);
 }
 
 /** The codec of a syntax assertSyntax accepted (checked before the header is read). */
 function codecFor(pixel: DataElement, px: PixelModule, ts: TransferSyntax): Codec {
-  return ts.encapsulated ? rleCodec(pixel, px) : nativeCodec(pixel, px, ts);
+  if (!ts.encapsulated) return nativeCodec(pixel, px, ts);
+  if (ts.uid === RLE_LOSSLESS) return rleCodec(pixel, px);
+  return compressedCodec(pixel, px, syntaxCodec(ts.uid)!);
+}
+
+/** Text of an element for the audit (code strings only: never a patient value). */
+function attributeChange(
+  tag: number,
+  keyword: string,
+  vr: string,
+  before: string,
+  after: string,
+): PixelAttribute {
+  return {
+    element: { tag, vr, value: encodeValue(after, vr), undefinedLength: false },
+    keyword,
+    before,
+    after,
+  };
+}
+
+/**
+ * A lossy-coded JPEG image written into JPEG Lossless SV1: the written syntax changes, the image
+ * keeps its lossy history (Lossy Image Compression stays or becomes 01 and gets its method when
+ * absent) and its colour is now RGB (the decoder converted YCbCr).
+ */
+function transcodeAttributes(ds: readonly DataElement[], px: PixelModule): PixelAttribute[] {
+  const out: PixelAttribute[] = [];
+  const pi = text(ds, PHOTOMETRIC_INTERPRETATION);
+  if (pi !== px.photometric)
+    out.push(
+      attributeChange(PHOTOMETRIC_INTERPRETATION, "PhotometricInterpretation", "CS", pi, px.photometric),
+    );
+  if (px.spp > 1 && ds.some((e) => e.tag === PLANAR_CONFIGURATION) && px.planar !== 0)
+    out.push({
+      element: { tag: PLANAR_CONFIGURATION, vr: "US", value: Buffer.alloc(2), undefinedLength: false },
+      keyword: "PlanarConfiguration",
+      before: "1",
+      after: "0",
+    });
+  const lossy = text(ds, LOSSY_IMAGE_COMPRESSION);
+  if (lossy !== "01")
+    out.push(attributeChange(LOSSY_IMAGE_COMPRESSION, "LossyImageCompression", "CS", lossy, "01"));
+  if (!text(ds, LOSSY_IMAGE_COMPRESSION_METHOD))
+    out.push(
+      attributeChange(LOSSY_IMAGE_COMPRESSION_METHOD, "LossyImageCompressionMethod", "CS", "", "ISO_10918_1"),
+    );
+  return out;
+}
+
+interface Written {
+  readonly element: DataElement;
+  readonly transferSyntax?: TransferSyntax;
+  readonly attributes: PixelAttribute[];
+  /** Per frame: where the written frame may differ from the original (DCT-domain edit). */
+  readonly changed?: readonly (readonly Rect[])[];
+}
+
+/**
+ * JPEG 4.50/4.51: the DCT-domain redactor edits only the blocks under the boxes; when it cannot, the
+ * profile's `lossy` policy transcodes to JPEG Lossless SV1 (4.70) or refuses.
+ */
+function writeLossyJpeg(
+  ds: readonly DataElement[],
+  pixel: DataElement,
+  px: PixelModule,
+  codec: Codec,
+  expected: readonly Uint8Array[],
+  boxesOf: readonly (readonly Rect[])[],
+  config: PixelConfig,
+): Written {
+  const stored = codec.stored!();
+  try {
+    const fill = px.photometric === "MONOCHROME1" ? "white" : "black";
+    const edits = stored.map((f, i) =>
+      boxesOf[i]!.length ? redactJpegBlocks(f, boxesOf[i]!, fill) : { jpeg: f, changed: [] },
+    );
+    return {
+      element: { ...pixel, fragments: encapsulate(edits.map((e) => e.jpeg)), undefinedLength: true },
+      attributes: [],
+      changed: edits.map((e) => e.changed),
+    };
+  } catch (error) {
+    if (!(error instanceof PixelError)) throw error;
+    if (config.lossy !== "transcode")
+      throw new PixelError(
+        "PIXEL_LOSSY_REFUSED",
+        "the JPEG frames cannot be redacted in the DCT domain and the profile refuses a change of transfer syntax (pixel.lossy)",
+      );
+  }
+  const layout = layoutOf(px);
+  return {
+    element: {
+      ...pixel,
+      fragments: encapsulate(expected.map((f) => encodeJpegLosslessSv1(f, layout))),
+      undefinedLength: true,
+    },
+    transferSyntax: transferSyntaxOf(JPEG_LOSSLESS_SV1)!,
+    attributes: transcodeAttributes(ds, px),
+  };
+}
+
+/** Samples outside `changed` equal `original`, and the boxes hold the fill. */
+function holdsOutside(
+  again: Uint8Array,
+  original: Uint8Array,
+  px: PixelModule,
+  changed: readonly Rect[],
+): boolean {
+  const bpp = px.spp * (px.bitsAllocated / 8);
+  const rowBytes = px.cols * bpp;
+  for (let y = 0; y < px.rows; y++) {
+    const spans = changed
+      .filter(([, ry, , rh]) => y >= ry && y < ry + rh)
+      .map(([rx, , rw]) => [rx * bpp, (rx + rw) * bpp] as const)
+      .sort((a, b) => a[0] - b[0]);
+    let x = 0;
+    const row = y * rowBytes;
+    for (const [a, b] of [...spans, [rowBytes, rowBytes] as const]) {
+      if (
+        a > x &&
+        Buffer.compare(again.subarray(row + x, row + a), original.subarray(row + x, row + a)) !== 0
+      )
+        return false;
+      x = Math.max(x, b);
+    }
+  }
+  return true;
 }
 
 /**
@@ -157,7 +375,7 @@ export function cleanPixelData(
   const pixel = ds.find((e) => e.tag === PIXEL_DATA);
   if (!pixel) throw new PixelError("PIXEL_MODULE", "Pixel Data (7FE0,0010) is missing");
   assertSyntax(ts);
-  const px = pixelModule(ds, ts.encoding.littleEndian);
+  const px = decodedModule(ds, ts);
   const codec = codecFor(pixel, px, ts);
   if (config.detector && detected?.length !== px.frames)
     throw new PixelError("PIXEL_NO_TEXT_FINDER", "the profile asks for text detection and it did not run");
@@ -188,25 +406,58 @@ export function cleanPixelData(
     fillBoxes(copy, px, planar, boxesOf[i]!);
     return copy;
   });
-  const element = codec.encode(expected);
-  // Verify what will be written: it decodes to exactly the filled frames (fill inside, original outside).
-  const again = codec.redecode(element);
+  const lossyJpeg = ts.uid === JPEG_BASELINE || ts.uid === JPEG_EXTENDED;
+  // Colour JPEG 2000 / HTJ2K is written with RCT: Photometric Interpretation YBR_RCT, every frame.
+  const pi = text(ds, PHOTOMETRIC_INTERPRETATION);
+  const toRct = isJ2kFamily(ts.uid) && px.spp === 3 && pi !== "YBR_RCT";
+  const written: Written = lossyJpeg
+    ? writeLossyJpeg(ds, pixel, px, codec, expected, boxesOf, config)
+    : {
+        element: codec.encode(
+          expected,
+          boxesOf.map((b) => b.length === 0 && !toRct),
+        ),
+        attributes: toRct
+          ? [attributeChange(PHOTOMETRIC_INTERPRETATION, "PhotometricInterpretation", "CS", pi, "YBR_RCT")]
+          : [],
+      };
+  // Verify what will be written: it decodes to the filled frames (fill inside, original outside;
+  // for a DCT-domain edit, the original outside the region it reports as changed).
+  const again = written.transferSyntax
+    ? compressedCodec(written.element, px, syntaxCodec(written.transferSyntax.uid)!).decode().frames
+    : codec.redecode(written.element);
   for (let i = 0; i < px.frames; i++) {
+    const changed = written.changed?.[i];
     if (
+      again[i]?.length !== expected[i]!.length ||
       // Both: the fill really is in the boxes (a fill that was never applied would still compare equal).
       !boxesHoldFill(again[i]!, px, planar, boxesOf[i]!) ||
-      Buffer.compare(again[i]!, expected[i]!) !== 0
+      (changed
+        ? !holdsOutside(again[i]!, frames[i]!, px, changed)
+        : Buffer.compare(again[i]!, expected[i]!) !== 0)
     )
       throw new PixelError("PIXEL_VERIFY", `frame ${i + 1} does not decode to the redacted samples`);
   }
   const boxes: PixelBox[] = [];
   for (let f = 0; f < px.frames; f++) {
+    const changed = written.changed?.[f];
+    if (changed) {
+      // DCT-domain edit: the audit lists the region that changed, and where its boxes came from.
+      const source = perFrame[f]!.length ? "detector" : "template";
+      for (const [x, y, width, height] of changed) boxes.push({ frame: f + 1, x, y, width, height, source });
+      continue;
+    }
     for (const [x, y, width, height] of fixed)
       boxes.push({ frame: f + 1, x, y, width, height, source: "template" });
     for (const [x, y, width, height] of perFrame[f]!)
       boxes.push({ frame: f + 1, x, y, width, height, source: "detector" });
   }
-  return { element, boxes };
+  return {
+    element: written.element,
+    boxes,
+    ...(written.transferSyntax ? { transferSyntax: written.transferSyntax } : {}),
+    ...(written.attributes.length ? { attributes: written.attributes } : {}),
+  };
 }
 
 /** Decoded frames (little-endian samples) and their planar layout: for tests, previews and renders. */
@@ -216,6 +467,7 @@ export function decodeFrames(
 ): { frames: Uint8Array[]; planar: 0 | 1; module: PixelModule } {
   const pixel = ds.find((e) => e.tag === PIXEL_DATA);
   if (!pixel) throw new PixelError("PIXEL_MODULE", "Pixel Data (7FE0,0010) is missing");
-  const px = pixelModule(ds, ts.encoding.littleEndian);
+  assertSyntax(ts);
+  const px = decodedModule(ds, ts);
   return { ...codecFor(pixel, px, ts).decode(), module: px };
 }

@@ -140,4 +140,6 @@ export interface ProfilePixelBlock {
   };
   readonly unmatched?: "reject" | "pass";
   readonly templates?: readonly PixelTemplate[];
+  /** Lossy JPEG without a DCT-domain edit: transcode to JPEG Lossless SV1 or refuse (default). */
+  readonly lossy?: "transcode" | "refuse";
 }

@@ -433,7 +433,7 @@ function stringList(c: Checker, value: Json, path: string, check?: (s: string) =
 /** The `pixel` block (Clean Pixel Data): scope, templates checked against their frame size. */
 function validatePixel(c: Checker, value: Json): ProfilePixelBlock {
   const o = c.object(value, "$.pixel");
-  c.onlyKeys(o, ["detector", "padding", "scope", "unmatched", "templates", "note"], "$.pixel");
+  c.onlyKeys(o, ["detector", "padding", "scope", "unmatched", "templates", "lossy", "note"], "$.pixel");
   const out: { -readonly [K in keyof ProfilePixelBlock]: ProfilePixelBlock[K] } = {};
   if (o.detector !== undefined) {
     if (typeof o.detector !== "boolean") c.fail("$.pixel.detector", "must be true or false");
@@ -444,6 +444,11 @@ function validatePixel(c: Checker, value: Json): ProfilePixelBlock {
     if (o.unmatched !== "reject" && o.unmatched !== "pass")
       c.fail("$.pixel.unmatched", 'must be "reject" or "pass"');
     out.unmatched = o.unmatched;
+  }
+  if (o.lossy !== undefined) {
+    if (o.lossy !== "transcode" && o.lossy !== "refuse")
+      c.fail("$.pixel.lossy", 'must be "transcode" or "refuse"');
+    out.lossy = o.lossy;
   }
   if (o.scope !== undefined) {
     const s = c.object(o.scope, "$.pixel.scope");

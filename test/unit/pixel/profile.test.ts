@@ -161,10 +161,11 @@ describe("profile pixel: scope and refusals", () => {
       code: "PIXEL_NO_TEXT_FINDER",
     });
   });
-  it("an ultrasound in a syntax without a codec yet is refused", () => {
+  it("a compressed ultrasound whose codec was never loaded (no pixel step ran) is refused", () => {
+    // The synchronous path (no runPixelStep before anonymizeInstance) has no WASM codec loaded.
     expect(anonymize(corpusFile("us-philips-jpeg-lossless-sv1.dcm"), "pixel")).toMatchObject({
       status: "failed",
-      code: "PIXEL_UNSUPPORTED_SYNTAX",
+      code: "PIXEL_CODEC_ERROR",
     });
   });
   it("the pixel plan carries the seeded Philips templates", () => {
@@ -182,11 +183,26 @@ describe("pixel block validation", () => {
     }) as ReturnType<typeof plan>;
     expect(p.pixel?.templates).toHaveLength(4);
     expect(p.pixel?.unmatched).toBe("reject");
+    expect(p.pixel?.lossy).toBe("transcode"); // inherited from profiles/pixel.json
+  });
+  it("lossy: a child's setting wins; without any, refuse", () => {
+    expect((custom({ lossy: "refuse" }) as ReturnType<typeof plan>).pixel?.lossy).toBe("refuse");
+    const own = REGISTRY.compileCustom({
+      name: "q",
+      description: "d",
+      version: "1",
+      extends: "hipaa",
+      pixel: { unmatched: "pass" },
+      rules: [],
+    }) as ReturnType<typeof plan>;
+    expect(own.pixel?.lossy).toBe("refuse");
   });
   it.each([
     [{ detector: "yes" }, "detector"],
     [{ padding: -1 }, "padding"],
     [{ unmatched: "maybe" }, "unmatched"],
+    [{ lossy: "maybe" }, "lossy"],
+    [{ lossy: true }, "lossy"],
     [{ scope: { modalities: ["us!"] } }, "modalities"],
     [{ scope: { sopClasses: ["1.2.x"] } }, "sopClasses"],
     [
