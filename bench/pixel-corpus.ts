@@ -90,7 +90,8 @@ function files(): string[] {
 function referenceDecode(file: string, ts: string, out: string): string | undefined {
   const tool =
     ts.startsWith("1.2.840.10008.1.2.4.5") || ts.startsWith("1.2.840.10008.1.2.4.70")
-      ? ["dcmdjpeg", [file, out]]
+      ? // +cl: YCbCr to RGB as libjpeg does; +cn for the stream coded as RGB (as test/interop/pixel-codecs).
+        ["dcmdjpeg", [path.basename(file).includes("+cr") ? "+cn" : "+cl", file, out]]
       : ts.startsWith("1.2.840.10008.1.2.4.8")
         ? ["dcmdjpls", [file, out]]
         : ts === "1.2.840.10008.1.2.5"
@@ -182,9 +183,9 @@ process.stderr.write("\n");
 const byTs = new Map<string, Row[]>();
 for (const r of rows) byTs.set(r.ts, [...(byTs.get(r.ts) ?? []), r]);
 console.log(
-  `| transfer syntax | files | cleaned | refused (code: n) | reference decode of the output | median ms |`,
+  `| transfer syntax | files | pixel step ran | cleaned | refused (code: n) | reference decode of the output | median ms |`,
 );
-console.log(`|---|---|---|---|---|---|`);
+console.log(`|---|---|---|---|---|---|---|`);
 for (const [ts, list] of [...byTs].sort()) {
   const stepped = list.filter((r) => r.stepped);
   const cleaned = stepped.filter((r) => r.status === "anonymized");
@@ -195,7 +196,7 @@ for (const [ts, list] of [...byTs].sort()) {
   const ms = list.map((r) => r.ms).sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
   const fmt = (m: Map<string, number>) => [...m].map(([k, n]) => `${k}: ${n}`).join(", ") || "-";
   console.log(
-    `| ${ts} | ${list.length} | ${cleaned.length} | ${fmt(codes)} | ${fmt(refs)} | ${ms.toFixed(0)} |`,
+    `| ${ts} | ${list.length} | ${stepped.length} | ${cleaned.length} | ${fmt(codes)} | ${fmt(refs)} | ${ms.toFixed(0)} |`,
   );
 }
 const odd = rows.filter(
