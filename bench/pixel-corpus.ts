@@ -87,11 +87,11 @@ function files(): string[] {
 }
 
 /** Decodes `file` with a reference tool into a native file; undefined when none applies. */
-function referenceDecode(file: string, ts: string, out: string): string | undefined {
+function referenceDecode(file: string, ts: string, out: string, rgbCoded: boolean): string | undefined {
   const tool =
     ts.startsWith("1.2.840.10008.1.2.4.5") || ts.startsWith("1.2.840.10008.1.2.4.70")
       ? // +cl: YCbCr to RGB as libjpeg does; +cn for the stream coded as RGB (as test/interop/pixel-codecs).
-        ["dcmdjpeg", [path.basename(file).includes("+cr") ? "+cn" : "+cl", file, out]]
+        ["dcmdjpeg", [rgbCoded ? "+cn" : "+cl", file, out]]
       : ts.startsWith("1.2.840.10008.1.2.4.8")
         ? ["dcmdjpls", [file, out]]
         : ts === "1.2.840.10008.1.2.5"
@@ -116,13 +116,13 @@ function toPlanar(frame: Uint8Array, px: PixelModule): Uint8Array {
 }
 
 /** Our decode of `output` against the reference tool's decode of the same file: equal samples? */
-async function compareWithReference(output: Buffer, ts: string): Promise<string> {
+async function compareWithReference(output: Buffer, ts: string, source: string): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pixel-corpus-"));
   try {
     const written = path.join(dir, "out.dcm");
     const raw = path.join(dir, "raw.dcm");
     fs.writeFileSync(written, output);
-    const tool = referenceDecode(written, ts, raw);
+    const tool = referenceDecode(written, ts, raw, source.includes("+cr"));
     if (tool === "native") return "native";
     if (!tool || tool.endsWith("failed")) return tool ?? "no tool";
     const ours = readPart10(output);
@@ -173,7 +173,8 @@ for (const file of list.slice(0, limit)) {
   else {
     row.outTs = outcome.transferSyntaxUID;
     row.boxes = outcome.changes.filter((c) => c.action === "cleanPixel").length;
-    if (row.stepped) row.reference = await compareWithReference(outcome.output, outcome.transferSyntaxUID);
+    if (row.stepped)
+      row.reference = await compareWithReference(outcome.output, outcome.transferSyntaxUID, row.file);
   }
   rows.push(row);
   process.stderr.write(".");
