@@ -218,7 +218,8 @@ export function toDisplay(frame: Uint8Array, px: PixelModule, planar: 0 | 1, voi
     return { width: px.cols, height: px.rows, data };
   }
   const shift = px.bitsStored > 8 ? px.bitsStored - 8 : 0;
-  const ybr = px.photometric === "YBR_FULL";
+  // Native YBR_FULL_422 frames are handed out as full YBR (src/pixel/index.ts).
+  const ybr = px.photometric.startsWith("YBR_FULL");
   const clamp = (v: number): number => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
   for (let i = 0; i < n; i++) {
     let r: number;

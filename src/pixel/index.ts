@@ -112,9 +112,49 @@ interface Codec {
   redecode(element: DataElement): Uint8Array[];
 }
 
+/**
+ * Native YBR_FULL_422 (PS3.3 C.7.6.3.1.2): each pair of pixels is stored Y1 Y2 Cb Cr. Frames are
+ * handed out as full YBR (each pair's chroma on both pixels) and packed back from the first pixel of
+ * each pair: exact as long as boxes cover whole pairs (snapToPairs).
+ */
+function unpack422(packed: Uint8Array, px: PixelModule): Uint8Array {
+  const out = new Uint8Array(px.rows * px.cols * 3);
+  for (let p = 0, o = 0; p + 3 < packed.length && o < out.length; p += 4, o += 6) {
+    out[o] = packed[p]!;
+    out[o + 3] = packed[p + 1]!;
+    out[o + 1] = out[o + 4] = packed[p + 2]!;
+    out[o + 2] = out[o + 5] = packed[p + 3]!;
+  }
+  return out;
+}
+
+function pack422(full: Uint8Array): Uint8Array {
+  const out = new Uint8Array((full.length / 3) * 2);
+  for (let p = 0, o = 0; p < out.length; p += 4, o += 6) {
+    out[p] = full[o]!;
+    out[p + 1] = full[o + 3]!;
+    out[p + 2] = full[o + 1]!;
+    out[p + 3] = full[o + 2]!;
+  }
+  return out;
+}
+
+/** Boxes widened to whole pixel pairs (YBR_FULL_422 shares chroma between two pixels). */
+function snapToPairs(r: Rect, cols: number): Rect {
+  const x0 = r[0] - (r[0] % 2);
+  const x1 = Math.min(cols, r[0] + r[2] + ((r[0] + r[2]) % 2));
+  return [x0, r[1], x1 - x0, r[3]];
+}
+
 function nativeCodec(pixel: DataElement, px: PixelModule, ts: TransferSyntax): Codec {
   const bps = px.bitsAllocated / 8;
-  const frameBytes = px.rows * px.cols * px.spp * bps;
+  const packed = px.photometric === "YBR_FULL_422";
+  if (packed && (bps !== 1 || px.cols % 2 !== 0 || px.planar !== 0))
+    throw new PixelError(
+      "PIXEL_UNSUPPORTED_PHOTOMETRIC",
+      "native YBR_FULL_422 is supported with 8-bit samples, even Columns and Planar Configuration 0",
+    );
+  const frameBytes = packed ? px.rows * px.cols * 2 : px.rows * px.cols * px.spp * bps;
   const value = pixel.value ?? new Uint8Array(0);
   if (value.length < frameBytes * px.frames)
     throw new PixelError("PIXEL_DATA_LENGTH", `Pixel Data holds fewer bytes than ${px.frames} frame(s) need`);
@@ -129,13 +169,16 @@ function nativeCodec(pixel: DataElement, px: PixelModule, ts: TransferSyntax): C
   const split = (v: Uint8Array): Uint8Array[] => {
     const le = Uint8Array.from(v);
     swapInPlace(le, swap);
-    return Array.from({ length: px.frames }, (_, i) => le.subarray(i * frameBytes, (i + 1) * frameBytes));
+    return Array.from({ length: px.frames }, (_, i) => {
+      const frame = le.subarray(i * frameBytes, (i + 1) * frameBytes);
+      return packed ? unpack422(frame, px) : frame;
+    });
   };
   return {
     decode: () => ({ frames: split(value), planar: px.planar }),
     encode(frames) {
       const out = Buffer.from(value); // trailing padding past the last frame is kept as it is
-      frames.forEach((f, i) => out.set(f, i * frameBytes));
+      frames.forEach((f, i) => out.set(packed ? pack422(f) : f, i * frameBytes));
       swapInPlace(out.subarray(0, frameBytes * px.frames), swap);
       return { ...pixel, value: out };
     },
@@ -232,6 +275,11 @@ function decodedModule(ds: readonly DataElement[], ts: TransferSyntax): PixelMod
 /** The codec of a syntax assertSyntax accepted (checked before the header is read). */
 function codecFor(pixel: DataElement, px: PixelModule, ts: TransferSyntax): Codec {
   if (!ts.encapsulated) return nativeCodec(pixel, px, ts);
+  if (px.photometric === "YBR_FULL_422")
+    throw new PixelError(
+      "PIXEL_UNSUPPORTED_PHOTOMETRIC",
+      "YBR_FULL_422 is supported native and in lossy JPEG only",
+    );
   if (ts.uid === RLE_LOSSLESS) return rleCodec(pixel, px);
   return compressedCodec(pixel, px, syntaxCodec(ts.uid)!);
 }
@@ -385,19 +433,22 @@ export function cleanPixelData(
       "PIXEL_NO_TEXT_FINDER",
       "no device template matches Manufacturer, Manufacturer's Model Name, Rows and Columns",
     );
+  // YBR_FULL_422 shares chroma between two pixels: boxes cover whole pairs.
+  const pairs = (r: Rect): Rect => (px.photometric === "YBR_FULL_422" ? snapToPairs(r, px.cols) : r);
   const fixed: Rect[] = [];
   for (const t of templates)
     for (const r of t.boxes) {
       if (r[0] < 0 || r[1] < 0 || r[0] + r[2] > px.cols || r[1] + r[3] > px.rows)
         throw new PixelError("PIXEL_TEMPLATE_OUT_OF_FRAME", "a template rectangle lies outside the frame");
       const c = padAndClip(r, config.padding, px.rows, px.cols);
-      if (c) fixed.push(c);
+      if (c) fixed.push(pairs(c));
     }
   // Detections are padded by at least 15 % of their height (DBNet boxes hug the glyphs).
   const perFrame = Array.from({ length: px.frames }, (_, f) =>
     (detected?.[f] ?? [])
       .map((r) => padAndClip(r, Math.max(config.padding, Math.round(r[3] * 0.15)), px.rows, px.cols))
-      .filter((r): r is Rect => r !== null),
+      .filter((r): r is Rect => r !== null)
+      .map(pairs),
   );
   const { frames, planar } = codec.decode();
   const boxesOf = perFrame.map((own) => [...fixed, ...own]);

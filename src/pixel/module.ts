@@ -37,7 +37,14 @@ export interface PixelModule {
   readonly palette?: { readonly first: number; readonly rgb: readonly Uint8Array[] };
 }
 
-const SUPPORTED_PI = new Set(["MONOCHROME1", "MONOCHROME2", "RGB", "YBR_FULL", "PALETTE COLOR"]);
+const SUPPORTED_PI = new Set([
+  "MONOCHROME1",
+  "MONOCHROME2",
+  "RGB",
+  "YBR_FULL",
+  "YBR_FULL_422",
+  "PALETTE COLOR",
+]);
 
 function find(ds: readonly DataElement[], tag: number): DataElement | undefined {
   return ds.find((e) => e.tag === tag);
@@ -203,7 +210,7 @@ export function pixelModule(ds: readonly DataElement[], littleEndian: boolean): 
       "PIXEL_UNSUPPORTED_PHOTOMETRIC",
       "this Photometric Interpretation (0028,0004) is not supported",
     );
-  const colour = photometric === "RGB" || photometric === "YBR_FULL";
+  const colour = photometric === "RGB" || photometric.startsWith("YBR_FULL");
   if ((colour && spp !== 3) || (!colour && spp !== 1))
     throw new PixelError("PIXEL_MODULE", "Samples per Pixel does not match Photometric Interpretation");
 
@@ -222,6 +229,7 @@ export function pixelModule(ds: readonly DataElement[], littleEndian: boolean): 
       fill = [0, 0, 0];
       break;
     case "YBR_FULL":
+    case "YBR_FULL_422":
       fill = [0, half, half];
       break;
     default: {

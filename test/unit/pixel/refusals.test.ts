@@ -102,9 +102,12 @@ describe("every PIXEL_* refusal, through the engine, names no value", () => {
     );
   });
 
-  it("PIXEL_UNSUPPORTED_PHOTOMETRIC: a native YBR_FULL_422 ultrasound (dcm4che test data)", () => {
-    const input = fs.readFileSync(
-      path.join(REALWORLD_DIR, "dcm4che_dcm4che__dcm4che-test-data_src_main_resources_YBR_422.dcm"),
+  it("PIXEL_UNSUPPORTED_PHOTOMETRIC: a native ultrasound whose Photometric Interpretation says YBR_PARTIAL_420", () => {
+    const input = edited(
+      fs.readFileSync(
+        path.join(REALWORLD_DIR, "dcm4che_dcm4che__dcm4che-test-data_src_main_resources_YBR_422.dcm"),
+      ),
+      replace(tagOf(0x0028, 0x0004), Buffer.from("YBR_PARTIAL_420 ")),
     );
     // A custom profile without templates for it: the photometric check comes first anyway.
     expect(refusal(input, "PIXEL_UNSUPPORTED_PHOTOMETRIC")).toMatch(/Photometric Interpretation/);
