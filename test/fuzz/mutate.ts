@@ -9,17 +9,9 @@ import { assemble, dictionaryVr, ITEM, ITEM_DELIMITATION, isLongVr, layoutOf, PI
   SEQUENCE_DELIMITATION, tagText, VRS, type ElementSpan, type Layout } from "./layout.js"; // prettier-ignore
 import { IDENTIFYING, needlesOf, plantedNeedle, type Needle } from "./needles.js";
 
-/** mulberry32: small, fast, and the same sequence on every platform. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../helpers/prng.js";
+
+export { prng };
 
 export interface Source {
   /** "public/<file>" or "realworld/<file>". */

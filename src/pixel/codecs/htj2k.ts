@@ -3,7 +3,7 @@
  * @cornerstonejs/codec-openjph, always reversible. Decoding goes through OpenJPEG (j2k.ts), which
  * reads HTJ2K; OpenJPH does not read Part-1 J2K (pitfall 5).
  */
-import { guarded, notLoaded, quietModuleArgs, requireCjs } from "./wasm.js";
+import { emscripten, guarded, WasmLibrary } from "./wasm.js";
 import { j2kFrameInfo, type J2kEncoder } from "./j2k.js";
 import type { FrameLayout } from "./types.js";
 
@@ -11,27 +11,19 @@ interface OpenJph {
   HTJ2KEncoder: new () => J2kEncoder;
 }
 
-let lib: OpenJph | undefined;
-let loading: Promise<void> | undefined;
+const library = new WasmLibrary<OpenJph>("HTJ2K", emscripten("@cornerstonejs/codec-openjph/wasmjs"));
 
 export function loadHtj2k(): Promise<void> {
-  loading ??= (async () => {
-    const factory = requireCjs("@cornerstonejs/codec-openjph/wasmjs") as (a: object) => Promise<OpenJph>;
-    lib = await factory(quietModuleArgs());
-  })().catch((error: unknown) => {
-    loading = undefined;
-    throw error;
-  });
-  return loading;
+  return library.load();
 }
 
 /** RPCL progression order (4.202 requires it), as OpenJPH numbers the orders (LRCP = 0). */
 const RPCL = 2;
 
 export function encodeHtj2kLossless(raw: Uint8Array, l: FrameLayout, rpcl: boolean): Uint8Array {
-  if (!lib) notLoaded("HTJ2K");
+  const lib = library.get();
   return guarded("the HTJ2K encoder", "encode", () => {
-    const e = new lib!.HTJ2KEncoder();
+    const e = new lib.HTJ2KEncoder();
     try {
       e.getDecodedBuffer(j2kFrameInfo(l, raw)).set(raw);
       e.setQuality(true, 0);

@@ -3,7 +3,7 @@
  * @cornerstonejs/codec-openjpeg; reversible (5/3 wavelet, lossless) encoding for 4.90 and 4.91.
  */
 import { PixelError } from "../errors.js";
-import { checkDecoded, guarded, notLoaded, quietModuleArgs, requireCjs } from "./wasm.js";
+import { checkDecoded, emscripten, guarded, WasmLibrary } from "./wasm.js";
 import { precisionOf, type FrameLayout } from "./types.js";
 
 export interface J2kFrameInfo {
@@ -34,25 +34,17 @@ interface OpenJpeg {
   J2KEncoder: new () => J2kEncoder;
 }
 
-let lib: OpenJpeg | undefined;
-let loading: Promise<void> | undefined;
+const library = new WasmLibrary<OpenJpeg>("JPEG 2000", emscripten("@cornerstonejs/codec-openjpeg/wasmjs"));
 
 export function loadJ2k(): Promise<void> {
-  loading ??= (async () => {
-    const factory = requireCjs("@cornerstonejs/codec-openjpeg/wasmjs") as (a: object) => Promise<OpenJpeg>;
-    lib = await factory(quietModuleArgs());
-  })().catch((error: unknown) => {
-    loading = undefined;
-    throw error;
-  });
-  return loading;
+  return library.load();
 }
 
 /** A J2K or HTJ2K codestream -> little-endian interleaved samples. */
 export function decodeJ2k(frame: Uint8Array, l: FrameLayout): Uint8Array {
-  if (!lib) notLoaded("JPEG 2000");
+  const lib = library.get();
   return guarded("the JPEG 2000 decoder", "decode", () => {
-    const d = new lib!.J2KDecoder();
+    const d = new lib.J2KDecoder();
     try {
       d.getEncodedBuffer(frame.length).set(frame);
       d.decode();
@@ -86,9 +78,9 @@ export function j2kFrameInfo(l: FrameLayout, raw: Uint8Array): J2kFrameInfo {
 
 /** Reversible JPEG 2000 (lossless), no colour transform. */
 export function encodeJ2kReversible(raw: Uint8Array, l: FrameLayout): Uint8Array {
-  if (!lib) notLoaded("JPEG 2000");
+  const lib = library.get();
   return guarded("the JPEG 2000 encoder", "encode", () => {
-    const e = new lib!.J2KEncoder();
+    const e = new lib.J2KEncoder();
     try {
       e.getDecodedBuffer(j2kFrameInfo(l, raw)).set(raw);
       e.setQuality(true, 0);

@@ -4,7 +4,7 @@
  * file), and JPEG lossless SV1 (predictor 1, no point transform) encoded with it at 8, 12 or 16 bits.
  */
 import { PixelError } from "../errors.js";
-import { checkDecoded, guarded, notLoaded, requireCjs } from "./wasm.js";
+import { checkDecoded, guarded, requireCjs, WasmLibrary } from "./wasm.js";
 import { precisionOf, type FrameLayout } from "./types.js";
 
 interface Ctx {
@@ -21,29 +21,24 @@ interface DcmjsCodecs {
   };
 }
 
-let lib: DcmjsCodecs | undefined;
-let loading: Promise<void> | undefined;
+const library = new WasmLibrary<DcmjsCodecs>("JPEG", async () => {
+  const l = requireCjs("dcmjs-codecs") as DcmjsCodecs;
+  if (!l.NativeCodecs.isInitialized())
+    await l.NativeCodecs.initializeAsync({
+      webAssemblyModulePathOrUrl: requireCjs.resolve("dcmjs-codecs/build/dcmjs-native-codecs.wasm"),
+      logCodecsInfo: false,
+      logCodecsTrace: false,
+    });
+  return l;
+});
 
 /** Loads the WASM once per thread (about 0.1-0.25 s). */
 export function loadJpeg(): Promise<void> {
-  loading ??= (async () => {
-    const l = requireCjs("dcmjs-codecs") as DcmjsCodecs;
-    if (!l.NativeCodecs.isInitialized())
-      await l.NativeCodecs.initializeAsync({
-        webAssemblyModulePathOrUrl: requireCjs.resolve("dcmjs-codecs/build/dcmjs-native-codecs.wasm"),
-        logCodecsInfo: false,
-        logCodecsTrace: false,
-      });
-    lib = l;
-  })().catch((error: unknown) => {
-    loading = undefined;
-    throw error;
-  });
-  return loading;
+  return library.load();
 }
 
 function context(l: FrameLayout, buffers: { encodedBuffer?: Uint8Array; decodedBuffer?: Uint8Array }): Ctx {
-  return new lib!.Context({
+  return new (library.get().Context)({
     width: l.cols,
     height: l.rows,
     bitsAllocated: l.bitsAllocated,
@@ -58,9 +53,9 @@ function context(l: FrameLayout, buffers: { encodedBuffer?: Uint8Array; decodedB
 
 /** One JPEG frame -> little-endian interleaved samples; YCbCr lossy colour comes out as RGB. */
 export function decodeJpeg(frame: Uint8Array, l: FrameLayout): Uint8Array {
-  if (!lib) notLoaded("JPEG");
+  const lib = library.get();
   const out = guarded("the JPEG decoder", "decode", () =>
-    lib!.NativeCodecs.decodeJpeg(context(l, { encodedBuffer: frame }), {
+    lib.NativeCodecs.decodeJpeg(context(l, { encodedBuffer: frame }), {
       convertColorspaceToRgb: l.spp === 3,
     }).getDecodedBuffer(),
   );
@@ -70,9 +65,9 @@ export function decodeJpeg(frame: Uint8Array, l: FrameLayout): Uint8Array {
 
 /** JPEG lossless, first-order prediction (selection value 1): valid in 4.57 and 4.70. */
 export function encodeJpegLosslessSv1(raw: Uint8Array, l: FrameLayout): Uint8Array {
-  if (!lib) notLoaded("JPEG");
+  const lib = library.get();
   const out = guarded("the JPEG lossless encoder", "encode", () =>
-    lib!.NativeCodecs.encodeJpeg(context({ ...l, bitsStored: precisionOf(raw, l) }, { decodedBuffer: raw }), {
+    lib.NativeCodecs.encodeJpeg(context({ ...l, bitsStored: precisionOf(raw, l) }, { decodedBuffer: raw }), {
       lossy: false,
       predictor: 1,
       pointTransform: 0,

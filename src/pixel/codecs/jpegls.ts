@@ -1,6 +1,6 @@
 /** JPEG-LS (4.80 lossless, 4.81 near-lossless): CharLS via @cornerstonejs/codec-charls. */
 import { PixelError } from "../errors.js";
-import { checkDecoded, guarded, notLoaded, quietModuleArgs, requireCjs } from "./wasm.js";
+import { checkDecoded, emscripten, guarded, WasmLibrary } from "./wasm.js";
 import { precisionOf, type FrameLayout } from "./types.js";
 
 interface FrameInfo {
@@ -30,18 +30,10 @@ interface CharLS {
   JpegLSEncoder: new () => Encoder;
 }
 
-let lib: CharLS | undefined;
-let loading: Promise<void> | undefined;
+const library = new WasmLibrary<CharLS>("JPEG-LS", emscripten("@cornerstonejs/codec-charls/wasmjs"));
 
 export function loadJpegLs(): Promise<void> {
-  loading ??= (async () => {
-    const factory = requireCjs("@cornerstonejs/codec-charls/wasmjs") as (a: object) => Promise<CharLS>;
-    lib = await factory(quietModuleArgs());
-  })().catch((error: unknown) => {
-    loading = undefined;
-    throw error;
-  });
-  return loading;
+  return library.load();
 }
 
 /** Planar (interleave mode "none") colour -> interleaved. */
@@ -56,9 +48,9 @@ function interleave(planes: Uint8Array, l: FrameLayout): Uint8Array {
 }
 
 export function decodeJpegLs(frame: Uint8Array, l: FrameLayout): Uint8Array {
-  if (!lib) notLoaded("JPEG-LS");
+  const lib = library.get();
   return guarded("the JPEG-LS decoder", "decode", () => {
-    const d = new lib!.JpegLSDecoder();
+    const d = new lib.JpegLSDecoder();
     try {
       d.getEncodedBuffer(frame.length).set(frame);
       d.decode();
@@ -82,9 +74,9 @@ export function decodeJpegLs(frame: Uint8Array, l: FrameLayout): Uint8Array {
 
 /** Lossless (NEAR = 0) JPEG-LS: valid in 4.80 and, with no new loss, in 4.81. */
 export function encodeJpegLsLossless(raw: Uint8Array, l: FrameLayout): Uint8Array {
-  if (!lib) notLoaded("JPEG-LS");
+  const lib = library.get();
   return guarded("the JPEG-LS encoder", "encode", () => {
-    const e = new lib!.JpegLSEncoder();
+    const e = new lib.JpegLSEncoder();
     try {
       e.getDecodedBuffer({
         width: l.cols,

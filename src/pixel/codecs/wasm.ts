@@ -39,3 +39,37 @@ export function checkDecoded(codec: string, out: Uint8Array, l: FrameLayout): Ui
 export function notLoaded(codec: string): never {
   throw new PixelError("PIXEL_CODEC_ERROR", `the ${codec} codec is not loaded (loadCodecs was not awaited)`);
 }
+
+/** A WASM library loaded once per thread, on first need; a failed load is tried again next time. */
+export class WasmLibrary<T> {
+  private lib: T | undefined;
+  private loading: Promise<void> | undefined;
+
+  constructor(
+    private readonly codec: string,
+    private readonly create: () => Promise<T>,
+  ) {}
+
+  load(): Promise<void> {
+    this.loading ??= this.create().then(
+      (lib) => {
+        this.lib = lib;
+      },
+      (error: unknown) => {
+        this.loading = undefined;
+        throw error;
+      },
+    );
+    return this.loading;
+  }
+
+  /** The loaded library; PIXEL_CODEC_ERROR when loadCodecs was not awaited. */
+  get(): T {
+    return this.lib ?? notLoaded(this.codec);
+  }
+}
+
+/** An Emscripten codec package's factory, called with its own quiet argument object. */
+export function emscripten<T>(module: string): () => Promise<T> {
+  return () => (requireCjs(module) as (args: object) => Promise<T>)(quietModuleArgs());
+}

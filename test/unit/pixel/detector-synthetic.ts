@@ -26,17 +26,7 @@ const FONTS = [
 ] as const;
 for (const [file, family] of FONTS) GlobalFonts.registerFromPath(path.join(FONT_DIR, file), family);
 
-/** mulberry32: a small seeded PRNG (the set must be the same on every machine). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../helpers/prng.js";
 
 const FIRST = [
   "JANE",
