@@ -3,7 +3,7 @@
  * corpora, each next to baselines measured in the same run (a naive dcmjs read-modify-write; gdcmanon
  * and dcmodify when installed). Medians of --runs; ratios to the baselines.
  *
- *   npm run bench -- [--runs 3] [--scale 1] [--no-memory] [--no-pixel] [--quick]
+ *   npm run bench -- [--runs 3] [--scale 1] [--no-memory] [--no-pixel] [--only-pixel] [--quick]
  *
  * The pixel rows (bench/pixel.ts): the Clean Pixel Data step on a real 1024x768 ultrasound and a
  * 30-frame cine built from it, beside the header-only path.
@@ -32,6 +32,8 @@ const { values } = parseArgs({
     scale: { type: "string", default: "1" },
     "no-memory": { type: "boolean", default: false },
     "no-pixel": { type: "boolean", default: false },
+    /** Only the pixel rows (bench/pixel.ts): no synthetic corpora, no memory rows. */
+    "only-pixel": { type: "boolean", default: false },
     quick: { type: "boolean", default: false },
   },
 });
@@ -263,15 +265,18 @@ try {
   if (!orthancInstalled())
     console.log("(Orthanc not installed: apt-get install orthanc to compare its REST /anonymize)");
   const n = (x: number) => Math.max(2, Math.round(x * scale));
-  await benchCorpus("CT series", { count: n(500), rows: 512, columns: 512 }, gdcm);
-  await benchCorpus(
-    "large multi-frame",
-    { count: n(3), rows: 512, columns: 512, frames: values.quick ? 10 : 200 },
-    gdcm,
-  );
-  await benchCorpus("tiny", { count: n(2000), rows: 64, columns: 64 }, gdcm);
+  const onlyPixel = values["only-pixel"] ?? false;
+  if (!onlyPixel) {
+    await benchCorpus("CT series", { count: n(500), rows: 512, columns: 512 }, gdcm);
+    await benchCorpus(
+      "large multi-frame",
+      { count: n(3), rows: 512, columns: 512, frames: values.quick ? 10 : 200 },
+      gdcm,
+    );
+    await benchCorpus("tiny", { count: n(2000), rows: 64, columns: 64 }, gdcm);
+  }
   if (!values["no-pixel"]) await benchPixel({ root, work, cli, runs, quick: values.quick ?? false, measure });
-  if (!values["no-memory"]) await benchMemory();
+  if (!values["no-memory"] && !onlyPixel) await benchMemory();
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }

@@ -100,6 +100,7 @@ function compilePixel(chain: readonly ProfileFile[]): PixelConfig | undefined {
   for (const b of blocks) {
     config = {
       detector: b.detector ?? config.detector,
+      ...((b.recheck ?? config.recheck) ? { recheck: b.recheck ?? config.recheck } : {}),
       padding: b.padding ?? config.padding,
       scope: { ...config.scope, ...b.scope },
       unmatched: b.unmatched ?? config.unmatched,

@@ -52,6 +52,7 @@ const FORMAT_FIELDS = new Set<string>([
   ...["pixel", "detector", "padding", "scope", "modalities", "sopClasses", "burnedInAnnotationYes"],
   ...[
     "unmatched",
+    "recheck",
     "lossy",
     "templates",
     "manufacturer",
@@ -93,6 +94,7 @@ const FIXED_MESSAGE = new RegExp(
       "must be an integer \\d+-\\d+",
       "is not a valid value",
       'must be "reject" or "pass"',
+      'must be "boxes" or "frame"',
       "must not be empty",
       "must be \\[x, y, width, height\\]",
       "width and height must be at least 1",

@@ -30,6 +30,12 @@ export interface PixelConfig {
    * pipeline (src/pixel/step.ts, also in the CLI); where it did not run the instance is refused.
    */
   readonly detector: boolean;
+  /**
+   * What the re-check after redaction detects on (src/pixel/recheck.ts): "boxes" (default) only the
+   * filled boxes plus a margin (the guard), "frame" whole frames (the guard and a second pass for
+   * text outside every box, at the price of a second whole-frame detection).
+   */
+  readonly recheck?: "boxes" | "frame";
   /** Pixels added on every side of a box before filling. */
   readonly padding: number;
   readonly scope: PixelScope;

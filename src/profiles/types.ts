@@ -132,6 +132,7 @@ export interface ProfileFile {
 /** A profile's `pixel` block: every field optional; defaults in src/engine/plan.ts. */
 export interface ProfilePixelBlock {
   readonly detector?: boolean;
+  readonly recheck?: "boxes" | "frame";
   readonly padding?: number;
   readonly scope?: {
     readonly modalities?: readonly string[];

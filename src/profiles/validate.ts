@@ -433,11 +433,20 @@ function stringList(c: Checker, value: Json, path: string, check?: (s: string) =
 /** The `pixel` block (Clean Pixel Data): scope, templates checked against their frame size. */
 function validatePixel(c: Checker, value: Json): ProfilePixelBlock {
   const o = c.object(value, "$.pixel");
-  c.onlyKeys(o, ["detector", "padding", "scope", "unmatched", "templates", "lossy", "note"], "$.pixel");
+  c.onlyKeys(
+    o,
+    ["detector", "recheck", "padding", "scope", "unmatched", "templates", "lossy", "note"],
+    "$.pixel",
+  );
   const out: { -readonly [K in keyof ProfilePixelBlock]: ProfilePixelBlock[K] } = {};
   if (o.detector !== undefined) {
     if (typeof o.detector !== "boolean") c.fail("$.pixel.detector", "must be true or false");
     out.detector = o.detector;
+  }
+  if (o.recheck !== undefined) {
+    if (o.recheck !== "boxes" && o.recheck !== "frame")
+      c.fail("$.pixel.recheck", 'must be "boxes" or "frame"');
+    out.recheck = o.recheck;
   }
   if (o.padding !== undefined) out.padding = uint(c, o.padding, "$.pixel.padding", 0, 64);
   if (o.unmatched !== undefined) {

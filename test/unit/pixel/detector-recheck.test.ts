@@ -6,23 +6,25 @@
 import { describe, expect, it } from "vitest";
 import { readPart10 } from "../../../src/dicom/part10.js";
 import { PIXEL_DATA } from "../../../src/dicom/tag.js";
-import type { Rect } from "../../../src/pixel/config.js";
+import type { PixelConfig, Rect } from "../../../src/pixel/config.js";
+import * as detector from "../../../src/pixel/detector.js";
 import { detectInstance } from "../../../src/pixel/detect-instance.js";
 import { cleanPixelData, decodeFrames, PixelError, type PixelResult } from "../../../src/pixel/index.js";
-import { recheckRedaction, shareInside } from "../../../src/pixel/recheck.js";
+import { guardRegions, recheckRedaction, shareInside } from "../../../src/pixel/recheck.js";
 import { corpusFile } from "../../helpers/corpus.js";
 import { REGISTRY } from "../../helpers/engine.js";
 import { BOXES } from "./detector-fixtures.js";
 
-const plan = REGISTRY.compileCustom({
-  name: "detect-only",
-  description: "hipaa + detector",
-  version: "1",
-  extends: "hipaa",
-  pixel: { detector: true, scope: { modalities: ["US"] } },
-  rules: [],
-});
-const config = plan.pixel!;
+function configOf(recheck?: "boxes" | "frame"): PixelConfig {
+  return REGISTRY.compileCustom({
+    name: "detect-only",
+    description: "hipaa + detector",
+    version: "1",
+    extends: "hipaa",
+    pixel: { detector: true, scope: { modalities: ["US"] }, ...(recheck ? { recheck } : {}) },
+    rules: [],
+  }).pixel!;
+}
 const NAME = "us-burned-in-yes-philips-phi";
 
 async function setup(): Promise<{
@@ -33,7 +35,15 @@ async function setup(): Promise<{
   return { parsed, detected: await detectInstance(parsed.dataset, parsed.transferSyntax) };
 }
 
-describe("re-check after redaction", { timeout: 120_000 }, () => {
+describe.each([
+  ["default (boxes)", undefined],
+  ["frame", "frame"],
+] as const)("re-check after redaction, recheck %s", { timeout: 120_000 }, (_, recheck) => {
+  const config = configOf(recheck);
+  it("compiles the setting", () => {
+    expect(config.recheck).toBe(recheck);
+  });
+
   it("a correct redaction passes the guard", async () => {
     const { parsed, detected } = await setup();
     const result = cleanPixelData(parsed.dataset, parsed.transferSyntax, config, detected);
@@ -91,5 +101,41 @@ describe("re-check after redaction", { timeout: 120_000 }, () => {
     for (let yy = y; yy < y + h; yy++)
       for (let xx = x; xx < x + w; xx++)
         expect(frames[0]![yy * px.cols + xx], `${label} (${xx},${yy})`).toBe(0);
+  });
+});
+
+describe("re-check scope", { timeout: 120_000 }, () => {
+  it('"boxes" detects only around the filled boxes: fewer model pixels than "frame", which detects the whole frame', async () => {
+    const { parsed, detected } = await setup();
+    const pixels = async (config: PixelConfig): Promise<number> => {
+      const result = cleanPixelData(parsed.dataset, parsed.transferSyntax, config, detected);
+      const before = detector.detectorPixels;
+      await recheckRedaction(parsed.dataset, parsed.transferSyntax, config, detected, result, cleanPixelData);
+      return detector.detectorPixels - before;
+    };
+    const boxes = await pixels(configOf());
+    const frame = await pixels(configOf("frame"));
+    expect(frame).toBe(1024 * 768);
+    expect(boxes).toBeGreaterThan(0);
+    expect(boxes).toBeLessThan(frame / 3);
+  });
+
+  it("guard regions: padded, clipped to the frame, merged where they touch", () => {
+    expect(guardRegions([[0, 0, 10, 10]], 100, 100, 4)).toEqual([[0, 0, 14, 14]]);
+    expect(
+      guardRegions(
+        [
+          [10, 10, 10, 10],
+          [26, 10, 10, 10],
+          [80, 80, 30, 30],
+        ],
+        100,
+        100,
+        4,
+      ),
+    ).toEqual([
+      [6, 6, 34, 18],
+      [76, 76, 24, 24],
+    ]);
   });
 });

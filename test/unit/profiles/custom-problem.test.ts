@@ -24,6 +24,7 @@ describe("a custom profile's pixel block errors name the path and the rule, neve
     [{ pixel: { padding: 99 } }, "$.pixel.padding: must be an integer 0-64"],
     [{ pixel: { detector: "yes" } }, "$.pixel.detector: must be true or false"],
     [{ pixel: { unmatched: "maybe" } }, '$.pixel.unmatched: must be "reject" or "pass"'],
+    [{ pixel: { recheck: "all" } }, '$.pixel.recheck: must be "boxes" or "frame"'],
     [{ pixel: { scope: { modalities: [""] } } }, "$.pixel.scope.modalities[0]: is not a valid value"],
     [
       { pixel: { templates: [{ ...TEMPLATE, boxes: [[190, 0, 20, 10]] }] } },
