@@ -79,10 +79,20 @@ export interface Plan {
   readonly pixel?: PixelConfig;
 }
 
-/** Defaults of the `pixel` block (the issue's default scope). */
+/**
+ * Defaults of the `pixel` block (the issue's default scope). Secondary Capture and Ultrasound SOP
+ * classes are scanned whatever their Modality says (a screenshot of a CT often says CT).
+ */
 export const DEFAULT_PIXEL_SCOPE = {
   modalities: ["US", "SC", "OT", "XA", "RF", "ES", "XC", "GM", "DOC"],
-  sopClasses: [] as string[],
+  sopClasses: [
+    "1.2.840.10008.5.1.4.1.1.7", // Secondary Capture Image
+    "1.2.840.10008.5.1.4.1.1.7.2", // Multi-frame Grayscale Byte SC
+    "1.2.840.10008.5.1.4.1.1.7.3", // Multi-frame Grayscale Word SC
+    "1.2.840.10008.5.1.4.1.1.7.4", // Multi-frame True Color SC
+    "1.2.840.10008.5.1.4.1.1.6.1", // Ultrasound Image
+    "1.2.840.10008.5.1.4.1.1.3.1", // Ultrasound Multi-frame Image
+  ] as string[],
   burnedInAnnotationYes: true,
 } as const;
 

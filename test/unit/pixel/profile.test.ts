@@ -14,7 +14,7 @@ import type { DataElement } from "../../../src/dicom/element.js";
 import { readPart10 } from "../../../src/dicom/part10.js";
 import { tagOf } from "../../../src/dicom/tag.js";
 import { asciiValue } from "../../../src/dicom/values.js";
-import { decodeFrames } from "../../../src/pixel/index.js";
+import { decodeFrames, inPixelScope } from "../../../src/pixel/index.js";
 import { corpusFile, ROOT } from "../../helpers/corpus.js";
 import { anonymize, anonymized, plan, REGISTRY } from "../../helpers/engine.js";
 
@@ -141,6 +141,21 @@ describe("profile pixel: scope and refusals", () => {
     expect(anonymize(input, "hipaa")).toMatchObject({ status: "failed", code: "BURNED_IN_ANNOTATION" });
     expect(anonymize(input, "pixel").status).toBe("anonymized");
   });
+  it("a Secondary Capture is in scope whatever its Modality says (a screenshot of a CT says CT)", () => {
+    const parsed = readPart10(corpusFile("sc-rgb-jpeg-baseline-utf8.dcm"));
+    const plan = REGISTRY.get("pixel")!;
+    expect(inPixelScope(parsed.dataset, plan.pixel!)).toBe(true);
+    const asCt = parsed.dataset.map((e) =>
+      e.tag === tagOf(0x0008, 0x0060) ? { ...e, value: Buffer.from("CT") } : e,
+    );
+    expect(inPixelScope(asCt, plan.pixel!)).toBe(true);
+    // Without it: the same instance with a CT Image Storage class is out of scope.
+    const ctClass = asCt.map((e) =>
+      e.tag === tagOf(0x0008, 0x0016) ? { ...e, value: Buffer.from("1.2.840.10008.5.1.4.1.1.2\0") } : e,
+    );
+    expect(inPixelScope(ctClass, plan.pixel!)).toBe(false);
+  });
+
   it("a CT without the flag is out of scope: hipaa's output but for the method text, no 113101", () => {
     const input = corpusFile("ct-explicit-le-ge-small.dcm");
     const a = readPart10(anonymized(input, "pixel").output);
