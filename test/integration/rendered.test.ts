@@ -330,3 +330,38 @@ describe("the rendered routes", () => {
     ).toBe(406);
   });
 });
+
+describe.skipIf(!HAVE_DCMTK)(
+  "a compressed frame renders exactly as the same frame decoded by a reference tool",
+  () => {
+    // Our codec's decode must not change the picture: the PNG of the compressed instance equals the
+    // PNG of the instance dcmtk or GDCM decoded to native (same renderer, same window choice).
+    const CASES: Array<[string, number, string[]]> = [
+      ["us-philips-jpeg-lossless-sv1.dcm", 1, ["dcmdjpeg"]],
+      ["ct-enhanced-multiframe-jpeg-extended.dcm", 2, ["dcmdjpeg"]],
+      ["ct-enhanced-multiframe-jpeg-lossless-p14.dcm", 1, ["dcmdjpeg"]],
+      ["mr-small-jpeg-ls-lossless.dcm", 1, ["dcmdjpls"]],
+      ["ct-enhanced-multiframe-jpeg-ls-near-lossless.dcm", 2, ["dcmdjpls"]],
+      ["mr-siemens-csa-jpeg2000-lossless.dcm", 1, ["gdcmconv", "--raw"]],
+      ["nm-jpeg2000-lossy-ge-genie.dcm", 1, ["gdcmconv", "--raw"]],
+    ];
+    for (const [file, frame, tool] of CASES)
+      it(`${file} frame ${frame} (reference: ${tool[0]})`, async () => {
+        if (tool[0] === "gdcmconv" && !requireTool("gdcmconv", "libgdcm-tools")) return;
+        const native = path.join(tmp, `${file}-ref-native.dcm`);
+        const r = run(tool[0]!, [...tool.slice(1), path.join(CORPUS_DIR, file), native]);
+        expect(r.status, r.stderr).toBe(0);
+        const render = async (url: string) => {
+          const res = await t.app.inject({
+            url: `${url}/instances/0/frames/${frame}/rendered`,
+            headers: { accept: "image/png" },
+          });
+          expect(res.statusCode, res.body.slice(0, 300)).toBe(200);
+          return decodePng(res.rawPayload);
+        };
+        const compressed = await render(await session(file));
+        const reference = await render(await session(fs.readFileSync(native)));
+        expect(compare(compressed, reference)).toEqual({ off: 0, max: 0 });
+      });
+  },
+);
