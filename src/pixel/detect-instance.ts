@@ -11,7 +11,7 @@ import type { TransferSyntax } from "../dicom/transfer-syntax.js";
 import type { Rect } from "./config.js";
 import { detectText, modelScale } from "./detector.js";
 import { toDisplay, voiOf, type RgbImage, type Voi } from "./display.js";
-import { decodeFrames } from "./index.js";
+import { decodeFrames, type DecodedFrames } from "./index.js";
 import type { PixelModule } from "./module.js";
 import { dynamicRegions, TemporalRange, type MotionOptions } from "./motion.js";
 
@@ -41,6 +41,8 @@ export async function detectFrames(
   keys.forEach((k, i) => firstOf.has(k) || firstOf.set(k, i));
   const distinct = [...firstOf.values()];
   const byFrame = new Map<number, Rect[]>();
+  // Display images are made again for detection rather than kept: a long cine's RGB images would
+  // triple the memory its decoded frames already take.
   const first = display(frames[0]!);
   const boxes0 = await detectText(first);
   byFrame.set(0, boxes0);
@@ -68,9 +70,13 @@ export async function detectFrames(
   return keys.map((k) => byFrame.get(firstOf.get(k)!)!);
 }
 
-/** Text boxes per frame. Throws PixelError when the frames cannot be decoded. */
-export async function detectInstance(dataset: readonly DataElement[], ts: TransferSyntax): Promise<Rect[][]> {
-  const { frames, planar, module: px } = decodeFrames(dataset, ts);
+/** Text boxes per frame (of `decoded`, or decoded here). Throws PixelError when they cannot be decoded. */
+export async function detectInstance(
+  dataset: readonly DataElement[],
+  ts: TransferSyntax,
+  decoded: DecodedFrames = decodeFrames(dataset, ts),
+): Promise<Rect[][]> {
+  const { frames, planar, module: px } = decoded;
   const voi = px.spp === 1 && !px.palette ? voiOf(dataset, ts.encoding.littleEndian, px.signed) : undefined;
   return detectFrames(frames, px, planar, voi);
 }

@@ -419,6 +419,8 @@ export function cleanPixelData(
   config: PixelConfig,
   /** Text boxes per frame from the detector (detectInstance), when the profile asks for it. */
   detected?: readonly (readonly Rect[])[],
+  /** The frames as decodeFrames gave them for detection (read only), so they are not decoded twice. */
+  decoded?: DecodedFrames,
 ): PixelResult {
   const pixel = ds.find((e) => e.tag === PIXEL_DATA);
   if (!pixel) throw new PixelError("PIXEL_MODULE", "Pixel Data (7FE0,0010) is missing");
@@ -450,7 +452,7 @@ export function cleanPixelData(
       .filter((r): r is Rect => r !== null)
       .map(pairs),
   );
-  const { frames, planar } = codec.decode();
+  const { frames, planar } = decoded ?? codec.decode();
   const boxesOf = perFrame.map((own) => [...fixed, ...own]);
   const expected = frames.map((f, i) => {
     const copy = Uint8Array.from(f);
@@ -512,10 +514,13 @@ export function cleanPixelData(
 }
 
 /** Decoded frames (little-endian samples) and their planar layout: for tests, previews and renders. */
-export function decodeFrames(
-  ds: readonly DataElement[],
-  ts: TransferSyntax,
-): { frames: Uint8Array[]; planar: 0 | 1; module: PixelModule } {
+export interface DecodedFrames {
+  readonly frames: Uint8Array[];
+  readonly planar: 0 | 1;
+  readonly module: PixelModule;
+}
+
+export function decodeFrames(ds: readonly DataElement[], ts: TransferSyntax): DecodedFrames {
   const pixel = ds.find((e) => e.tag === PIXEL_DATA);
   if (!pixel) throw new PixelError("PIXEL_MODULE", "Pixel Data (7FE0,0010) is missing");
   assertSyntax(ts);

@@ -129,13 +129,9 @@ function writtenDataset(
   ts: TransferSyntax,
   result: PixelResult,
 ): { ds: DataElement[]; ts: TransferSyntax } {
-  const more = result as PixelResult & {
-    readonly transferSyntax?: TransferSyntax;
-    readonly attributes?: readonly { readonly element: DataElement }[];
-  };
   const replaced = new Map<number, DataElement>([[PIXEL_DATA, result.element]]);
-  for (const a of more.attributes ?? []) replaced.set(a.element.tag, a.element);
-  return { ds: ds.map((e) => replaced.get(e.tag) ?? e), ts: more.transferSyntax ?? ts };
+  for (const a of result.attributes ?? []) replaced.set(a.element.tag, a.element);
+  return { ds: ds.map((e) => replaced.get(e.tag) ?? e), ts: result.transferSyntax ?? ts };
 }
 
 /**

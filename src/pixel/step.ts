@@ -9,7 +9,7 @@ import { AnonymizerError } from "../errors.js";
 import { loadCodecs } from "./codecs.js";
 import { detectInstance } from "./detect-instance.js";
 import { PixelError } from "./errors.js";
-import { cleanPixelData, inPixelScope, type PixelResult } from "./index.js";
+import { cleanPixelData, decodeFrames, inPixelScope, type PixelResult } from "./index.js";
 import { recheckRedaction } from "./recheck.js";
 
 export type PixelStepOutcome =
@@ -36,10 +36,12 @@ export async function runPixelStep(
   if (!inPixelScope(parsed.dataset, config)) return undefined;
   try {
     await loadCodecs(parsed.transferSyntax);
-    const detected = config.detector
-      ? await detectInstance(parsed.dataset, parsed.transferSyntax)
+    // Decoded once: the detector and the fill read the same frames.
+    const decoded = config.detector ? decodeFrames(parsed.dataset, parsed.transferSyntax) : undefined;
+    const detected = decoded
+      ? await detectInstance(parsed.dataset, parsed.transferSyntax, decoded)
       : undefined;
-    let result = cleanPixelData(parsed.dataset, parsed.transferSyntax, config, detected);
+    let result = cleanPixelData(parsed.dataset, parsed.transferSyntax, config, detected, decoded);
     // Decode what will be written and detect again: a fill that did not take refuses the instance,
     // text found outside every box is filled in a second pass (src/pixel/recheck.ts).
     if (detected)
