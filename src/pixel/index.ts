@@ -202,24 +202,11 @@ function rleCodec(pixel: DataElement, px: PixelModule): Codec {
   };
 }
 
-/** The decoded layout of a frame of `px` (what the frame codecs take and give). */
-function layoutOf(px: PixelModule): FrameLayout {
-  return {
-    rows: px.rows,
-    cols: px.cols,
-    spp: px.spp,
-    bitsAllocated: px.bitsAllocated,
-    bitsStored: px.bitsStored,
-    signed: px.signed,
-    photometric: px.photometric,
-  };
-}
-
 /** JPEG, JPEG-LS, JPEG 2000 and HTJ2K (src/pixel/codecs.ts); frames without boxes keep their bytes. */
 function compressedCodec(pixel: DataElement, px: PixelModule, syntax: SyntaxCodec): Codec {
   if (!pixel.fragments)
     throw new PixelError("PIXEL_CODEC_ERROR", "compressed Pixel Data is not encapsulated");
-  const layout = layoutOf(px);
+  const layout: FrameLayout = px;
   const split = (fragments: Uint8Array): Uint8Array[] =>
     encapsulatedFrames(fragments, px.frames, syntax.startsFrame);
   const decodeAll = (fragments: Uint8Array): Uint8Array[] =>
@@ -369,7 +356,7 @@ function writeLossyJpeg(
         "the JPEG frames cannot be redacted in the DCT domain and the profile refuses a change of transfer syntax (pixel.lossy)",
       );
   }
-  const layout = layoutOf(px);
+  const layout: FrameLayout = px;
   return {
     element: {
       ...pixel,

@@ -4,17 +4,12 @@
  * ("frame F x X y Y width W height H source S", written by src/engine/anonymize.ts). Coordinates
  * and sources only: never a value of the instance.
  */
+import type { PixelBox } from "../pixel/index.js";
 import type { UsRegions } from "../pixel/us-regions.js";
 import type { Audit } from "../respond/audit.js";
 
-export interface PreviewBox {
-  readonly frame: number;
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
-  readonly source: "template" | "detector";
-}
+/** A filled box as the pixel step reports it. */
+export type PreviewBox = PixelBox;
 
 export interface PixelPreview {
   /** Instances the pixel step ran on (Burned In Annotation set to NO by it), in audit order. */

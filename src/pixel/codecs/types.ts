@@ -1,16 +1,14 @@
 /** What every frame codec of src/pixel/codecs/ takes and returns. */
+import type { PixelModule } from "../module.js";
 
-/** The layout of one decoded frame: little-endian samples, interleaved (colour-by-pixel). */
-export interface FrameLayout {
-  readonly rows: number;
-  readonly cols: number;
-  readonly spp: number;
-  readonly bitsAllocated: number;
-  readonly bitsStored: number;
-  readonly signed: boolean;
-  /** Photometric Interpretation of the decoded samples (e.g. RGB for a YCbCr JPEG). */
-  readonly photometric: string;
-}
+/**
+ * The layout of one decoded frame: little-endian samples, interleaved (colour-by-pixel); its
+ * photometric interpretation is that of the decoded samples (e.g. RGB for a YCbCr JPEG).
+ */
+export type FrameLayout = Pick<
+  PixelModule,
+  "rows" | "cols" | "spp" | "bitsAllocated" | "bitsStored" | "signed" | "photometric"
+>;
 
 /**
  * The sample precision to encode with: Bits Stored, or more when an unsigned frame holds larger
