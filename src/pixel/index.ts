@@ -105,6 +105,8 @@ export function matchingTemplates(
 interface Codec {
   /** Frames as little-endian samples, and the planar configuration of the decoded layout. */
   decode(): { frames: Uint8Array[]; planar: 0 | 1 };
+  /** One frame (0-based) of decode(), decoding only that frame where the syntax allows. */
+  decodeFrame(index: number): Uint8Array;
   /** The frames as stored (encapsulated syntaxes), for frames that keep their bytes. */
   stored?(): Uint8Array[];
   encode(frames: readonly Uint8Array[], unchanged: readonly boolean[]): DataElement;
@@ -176,6 +178,7 @@ function nativeCodec(pixel: DataElement, px: PixelModule, ts: TransferSyntax): C
   };
   return {
     decode: () => ({ frames: split(value), planar: px.planar }),
+    decodeFrame: (index) => split(value)[index]!,
     encode(frames) {
       const out = Buffer.from(value); // trailing padding past the last frame is kept as it is
       frames.forEach((f, i) => out.set(packed ? pack422(f) : f, i * frameBytes));
@@ -193,6 +196,7 @@ function rleCodec(pixel: DataElement, px: PixelModule): Codec {
     encapsulatedFrames(fragments, px.frames).map((f) => rleDecodeFrame(f, layout));
   return {
     decode: () => ({ frames: decodeAll(pixel.fragments!), planar: 0 }),
+    decodeFrame: (index) => rleDecodeFrame(encapsulatedFrames(pixel.fragments!, px.frames)[index]!, layout),
     encode: (frames) => ({
       ...pixel,
       fragments: encapsulate(frames.map((f) => rleEncodeFrame(f, layout))),
@@ -215,6 +219,7 @@ function compressedCodec(pixel: DataElement, px: PixelModule, syntax: SyntaxCode
   return {
     stored: () => (stored ??= split(pixel.fragments!)),
     decode: () => ({ frames: decodeAll(pixel.fragments!), planar: 0 }),
+    decodeFrame: (index) => syntax.decode((stored ??= split(pixel.fragments!))[index]!, layout),
     encode(frames, unchanged) {
       const encode = syntax.encode;
       if (!encode)
@@ -505,6 +510,27 @@ export interface DecodedFrames {
   readonly frames: Uint8Array[];
   readonly planar: 0 | 1;
   readonly module: PixelModule;
+}
+
+/**
+ * One frame (0-based index) decoded, and only it where the syntax allows: for renders. `frame` is
+ * undefined when the instance has no such frame (`module.frames` says how many it has).
+ */
+export function decodeFrame(
+  ds: readonly DataElement[],
+  ts: TransferSyntax,
+  index: number,
+): { frame: Uint8Array | undefined; planar: 0 | 1; module: PixelModule } {
+  const pixel = ds.find((e) => e.tag === PIXEL_DATA);
+  if (!pixel) throw new PixelError("PIXEL_MODULE", "Pixel Data (7FE0,0010) is missing");
+  assertSyntax(ts);
+  const px = decodedModule(ds, ts);
+  const codec = codecFor(pixel, px, ts);
+  // RLE and the compressed codecs decode to interleaved samples; native keeps its own layout.
+  const planar = ts.encapsulated ? 0 : px.planar;
+  if (!Number.isInteger(index) || index < 0 || index >= px.frames)
+    return { frame: undefined, planar, module: px };
+  return { frame: codec.decodeFrame(index), planar, module: px };
 }
 
 export function decodeFrames(ds: readonly DataElement[], ts: TransferSyntax): DecodedFrames {

@@ -6,7 +6,7 @@
  *
  * Native frames are read here, one frame at a time (1-bit, any High Bit, native YBR_FULL_422
  * included). Compressed (encapsulated) frames are decoded by the pixel step's codecs
- * (src/pixel: `loadCodecs` then `decodeFrames`, whose Image Pixel module describes the decoded
+ * (src/pixel: `loadCodecs` then `decodeFrame`, whose Image Pixel module describes the decoded
  * samples, e.g. lossy JPEG colour as RGB): every syntax the pixel step can decode renders, and the
  * others answer "compressed; no decoder".
  *
@@ -19,7 +19,7 @@ import { tagOf, tagParen, PIXEL_DATA, type Tag } from "../dicom/tag.js";
 import { asciiValue } from "../dicom/values.js";
 import { loadCodecs } from "../pixel/codecs.js";
 import { PixelError } from "../pixel/errors.js";
-import { decodeFrames } from "../pixel/index.js";
+import { decodeFrame } from "../pixel/index.js";
 import type { RasterImage } from "./png.js";
 
 export class RenderError extends Error {
@@ -156,10 +156,11 @@ async function decodedFrame(parsed: ParsedInstance, frameNumber: number): Promis
   const { dataset: ds, transferSyntax } = parsed;
   const pixel = find(ds, PIXEL_DATA);
   if (!pixel) throw noPixels(ds);
-  let decoded: ReturnType<typeof decodeFrames>;
+  let decoded: ReturnType<typeof decodeFrame>;
   try {
     await loadCodecs(transferSyntax);
-    decoded = decodeFrames(ds, transferSyntax);
+    // Only the asked frame is decoded (a 140-frame cine is not decoded whole for one frame).
+    decoded = decodeFrame(ds, transferSyntax, frameNumber - 1);
   } catch (error) {
     if (error instanceof PixelError && error.code === "PIXEL_UNSUPPORTED_SYNTAX")
       throw new RenderError(
@@ -173,10 +174,8 @@ async function decodedFrame(parsed: ParsedInstance, frameNumber: number): Promis
     );
   }
   const px = decoded.module;
-  if (!Number.isInteger(frameNumber) || frameNumber < 1 || frameNumber > px.frames)
-    throw frameMissing(px.frames, frameNumber);
-  const data = decoded.frames[frameNumber - 1];
-  if (!data) throw new RenderError("unsupported", `frame ${frameNumber} could not be decoded`);
+  const data = decoded.frame;
+  if (!data) throw frameMissing(px.frames, frameNumber);
   if (px.rows * px.cols > MAX_RENDERED_PIXELS)
     throw new RenderError("unsupported", `a ${px.cols}x${px.rows} frame is larger than this service renders`);
   return {
