@@ -304,13 +304,22 @@ describe("event-loop pressure", () => {
   afterAll(async () => guarded.app.close());
 
   it("answers 503 with Retry-After while the event loop is stuck, and serves again afterwards", async () => {
-    // Block this process's event loop for longer than a whole sampling interval (one second), as a
-    // stuck process would; the next request is shed.
-    const until = Date.now() + 2500;
-    while (Date.now() < until) {
-      /* busy: nothing else runs */
+    // Stall this process's event loop as a stuck process would: 300 ms blocks with only a tick between
+    // them, so every delay sample of under-pressure's one-second interval is long (one long block
+    // inside an otherwise idle interval averages out below the limit). Keep stalling until the guard
+    // has taken a sample of it (at most ~6 s), then ask at once.
+    const busy = (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        /* busy: nothing else runs */
+      }
+    };
+    const giveUp = Date.now() + 6000;
+    while (!guarded.app.isUnderPressure() && Date.now() < giveUp) {
+      busy(300);
+      await new Promise((r) => setImmediate(r));
     }
-    await new Promise((r) => setTimeout(r, 20));
+    expect(guarded.app.isUnderPressure()).toBe(true);
     const stuck = await guarded.app.inject({
       method: "POST",
       url: "/anonymize",
