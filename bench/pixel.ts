@@ -8,6 +8,7 @@
  * detector on. Medians of --runs; the detector's first call (model load) is timed apart.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { DataElement } from "../src/dicom/element.js";
 import { readPart10, writePart10 } from "../src/dicom/part10.js";
@@ -33,8 +34,16 @@ export interface PixelBenchOptions {
   readonly measure: (command: string[], env?: NodeJS.ProcessEnv) => { seconds: number; maxRssMb: number };
 }
 
+/**
+ * The moving part of a built cine: "image" shifts everything below the patient bar (the worst case:
+ * every frame is detected whole); "sector" shifts only a 600x540 rectangle in the middle (41 % of
+ * the frame), as an ultrasound sector moves under static annotations.
+ */
+export type CineMotion = "image" | "sector";
+const SECTOR = { x: 212, y: 150, width: 600, height: 540 };
+
 /** A native multi-frame cine from one real single-frame 8-bit MONOCHROME2 ultrasound. */
-export function buildCine(source: Buffer, frames: number): Buffer {
+export function buildCine(source: Buffer, frames: number, motion: CineMotion = "image"): Buffer {
   const parsed = readPart10(source);
   const pixel = parsed.dataset.find((e) => e.tag === PIXEL_DATA)!;
   const frame = pixel.value!;
@@ -44,12 +53,16 @@ export function buildCine(source: Buffer, frames: number): Buffer {
   for (let f = 0; f < frames; f++) {
     const out = all.subarray(f * frame.length, (f + 1) * frame.length);
     out.set(frame);
-    // The image region moves (rows shifted right by 4 px per frame, wrapping); the bar does not.
-    const shift = (4 * f) % cols;
-    for (let y = IMAGE_TOP; y < rows; y++) {
-      const row = frame.subarray(y * cols, (y + 1) * cols);
-      out.set(row.subarray(cols - shift), y * cols);
-      out.set(row.subarray(0, cols - shift), y * cols + shift);
+    // The moving part's rows shift right by 4 px per frame (wrapping inside it); the rest stays.
+    const [x0, width, y0, y1] =
+      motion === "image"
+        ? [0, cols, IMAGE_TOP, rows]
+        : [SECTOR.x, SECTOR.width, SECTOR.y, SECTOR.y + SECTOR.height];
+    const shift = (4 * f) % width;
+    for (let y = y0; y < y1; y++) {
+      const row = frame.subarray(y * cols + x0, y * cols + x0 + width);
+      out.set(row.subarray(width - shift), y * cols + x0);
+      out.set(row.subarray(0, width - shift), y * cols + x0 + shift);
     }
   }
   const text = (tag: number, vr: string, value: string): DataElement => ({
@@ -195,6 +208,47 @@ export async function benchPixel(o: PixelBenchOptions): Promise<void> {
     fs.rmSync(path.join(o.work, "out-pixel"), { recursive: true, force: true });
   }
 
+  // Both cores, as the service runs it: two engine workers, detection in the worker's own thread
+  // (PIXEL_DETECTOR_THREADS=0) beside the shared detector pool (one session per core).
+  const cores = Math.min(2, os.availableParallelism());
+  const poolInputs: Array<[string, number, Buffer]> = [
+    ...inputs,
+    [
+      `${cineFrames}-frame 1024x768 cine, only a 600x540 sector moving`,
+      cineFrames,
+      buildCine(single, cineFrames, "sector"),
+    ],
+  ];
+  const poolRows: PixelRow[] = [];
+  for (const [label, frames, input] of poolInputs) {
+    const file = path.join(o.work, "pool-input.dcm");
+    fs.writeFileSync(file, input);
+    let inWorker: number | undefined;
+    for (const threads of [0, cores]) {
+      const out = path.join(o.work, "pool-result.json");
+      const m = o.measure([
+        process.execPath,
+        path.join(o.root, "dist/bench/pixel-pool.js"),
+        ...["--input", file, "--profile", profileFile, "--workers", String(cores)],
+        ...["--detector-threads", String(threads), "--runs", String(o.runs), "--out", out],
+      ]);
+      const { seconds } = JSON.parse(fs.readFileSync(out, "utf8")) as { seconds: number };
+      inWorker ??= seconds;
+      poolRows.push({
+        input: label,
+        frames,
+        path:
+          threads === 0
+            ? `engine pool (${cores} workers), detector in the worker`
+            : `engine pool (${cores} workers), detector pool (${threads} threads)`,
+        seconds,
+        maxRssMb: m.maxRssMb,
+        baseline: inWorker,
+      });
+    }
+    fs.rmSync(file, { force: true });
+  }
+
   console.log(`\n### pixel step: real ultrasound, one thread\n`);
   console.log(
     `The detector's first call (model load + one 1024x768 frame): ${firstCall.toFixed(2)} s. ` +
@@ -205,5 +259,17 @@ export async function benchPixel(o: PixelBenchOptions): Promise<void> {
   for (const r of rows)
     console.log(
       `| ${r.input} | ${r.path} | ${r.seconds.toFixed(3)} | ${(r.frames / r.seconds).toFixed(1)} | ${Number.isNaN(r.maxRssMb) ? "-" : r.maxRssMb.toFixed(0)} | ${r.baseline ? `${(r.seconds / r.baseline).toFixed(1)}x` : "-"} |`,
+    );
+
+  console.log(`\n### pixel step: both cores (engine pool, detector on)\n`);
+  console.log(
+    "Median of warm runs; peak RSS of the whole process (models of every detecting thread included); " +
+      "the ratio is to the detector in the worker, same input.\n",
+  );
+  console.log("| input | path | seconds (median) | frames/s | peak RSS MB | vs detector in the worker |");
+  console.log("|---|---|---:|---:|---:|---:|");
+  for (const r of poolRows)
+    console.log(
+      `| ${r.input} | ${r.path} | ${r.seconds.toFixed(3)} | ${(r.frames / r.seconds).toFixed(1)} | ${r.maxRssMb.toFixed(0)} | ${(r.seconds / r.baseline!).toFixed(2)}x |`,
     );
 }

@@ -36,6 +36,8 @@ import { MemorySessionStore } from "./sessions/memory-store.js";
 import { RedisSessionStore } from "./sessions/redis-store.js";
 import { SessionService } from "./sessions/service.js";
 import { builtinProfileDir, ProfileRegistry } from "./profiles/registry.js";
+import { DetectorPool } from "./pixel/detector-pool.js";
+import { runsDetector } from "./profiles/runs-detector.js";
 import type { Admission } from "./upload/limits.js";
 
 export interface BuildOptions {
@@ -84,6 +86,9 @@ export async function buildApp({ config, logger }: BuildOptions): Promise<Fastif
   const engine = new EnginePool(
     { profileDirs, secretHex: secret.secret.toString("hex"), maxInflatedBytes: config.maxInflatedBytes },
     config.workers,
+    config.detectorThreads > 0
+      ? { pool: new DetectorPool(config.detectorThreads), needs: runsDetector(registry) }
+      : undefined,
   );
   app.addHook("onClose", async () => engine.close());
   const store =

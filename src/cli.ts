@@ -6,6 +6,7 @@
  * Exit status: 0 when every input was de-identified, 1 when any failed, 2 on a usage error.
  */
 import fs from "node:fs";
+import os from "node:os";
 import { parseArgs } from "node:util";
 import { expandInputs, makeOutputDir } from "./cli/files.js";
 import { loadPlan, type FileResult } from "./cli/job.js";
@@ -14,14 +15,16 @@ import { JOB_USAGE, runRemoteJob } from "./cli/remote-job.js";
 import { resolveSecret } from "./engine/secret.js";
 
 const USAGE = `usage: dicomweb-anonymizer anonymize <file|dir>... --out <dir> --profile <name|file.json>
-       [--audit <file>] [--audit-before] [--profiles-dir <dir>] [--jobs <n>]
+       [--audit <file>] [--audit-before] [--profiles-dir <dir>] [--jobs <n>] [--detector-threads <n>]
 
   --profile       a profile name (basic, hipaa, pixel, or one in --profiles-dir) or a profile .json file
   --audit         write the audit (every changed tag per instance) as JSON to this file
   --audit-before  include original values in the audit (they are PHI; off by default)
-  --jobs          worker threads (default: 1; see bench/README.md). With a profile whose pixel step
-                  runs the text detector, each worker loads its own model: about 270 MB peak for
-                  one worker, 380 MB for two (measured on the corpus ultrasound)
+  --jobs          worker threads (default: 1; see bench/README.md)
+  --detector-threads
+                  with a profile whose pixel step runs the text detector: threads of the detector
+                  pool the workers share, one model each (~400 MB); default: the number of cores;
+                  0: each worker detects in its own thread
 
 The UID secret comes from UID_SECRET; without it a random one is used and UIDs differ between runs.`;
 
@@ -37,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
       "audit-before": { type: "boolean", default: false },
       "profiles-dir": { type: "string" },
       jobs: { type: "string" },
+      "detector-threads": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -64,6 +68,13 @@ async function main(argv: string[]): Promise<number> {
     console.error("--jobs must be a positive integer");
     return 2;
   }
+  const detectorThreads = values["detector-threads"]
+    ? Number(values["detector-threads"])
+    : Math.max(1, os.availableParallelism());
+  if (!Number.isInteger(detectorThreads) || detectorThreads < 0) {
+    console.error("--detector-threads must be a non-negative integer");
+    return 2;
+  }
 
   const results: FileResult[] = new Array(files.length);
   const progress = process.stderr.isTTY ? new Progress(files.length) : undefined;
@@ -76,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
       secretHex: secret.secret.toString("hex"),
       outDir,
       withChanges: values.audit !== undefined,
+      detectorThreads,
     },
     jobs,
     (r) => {

@@ -13,6 +13,11 @@ export interface Config {
   readonly defaultProfile: string;
   readonly profilesDir: string | undefined;
   readonly workers: number;
+  /**
+   * Threads of the text detector pool (src/pixel/detector-pool.ts), shared by the engine workers so
+   * one cine's frames are detected on every core; 0: each engine worker detects in its own thread.
+   */
+  readonly detectorThreads: number;
   /** Requests being de-identified at once; more are answered 503 with Retry-After. */
   readonly maxConcurrentRequests: number;
   readonly maxParts: number;
@@ -287,6 +292,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultProfile,
     profilesDir: env.PROFILES_DIR && env.PROFILES_DIR.length > 0 ? env.PROFILES_DIR : undefined,
     workers,
+    detectorThreads: integer(env, "PIXEL_DETECTOR_THREADS", workers, 0, 256),
     maxConcurrentRequests: integer(env, "MAX_CONCURRENT_REQUESTS", workers * 4, 1),
     maxParts: integer(env, "MAX_PARTS", 10_000, 1),
     maxPartBytes,

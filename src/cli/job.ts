@@ -8,6 +8,7 @@ import type { AuditEntry } from "../engine/apply.js";
 import type { Plan } from "../engine/plan.js";
 import { UidMapper } from "../engine/uid-map.js";
 import { runPixelStep, type PixelStepOutcome } from "../pixel/step.js";
+import { localDetector, type TextDetector } from "../pixel/detector.js";
 import { builtinProfileDir, ProfileRegistry } from "../profiles/registry.js";
 
 export interface JobSettings {
@@ -17,6 +18,8 @@ export interface JobSettings {
   readonly outDir: string;
   /** Return every instance's changes (for --audit); otherwise only counts cross the thread boundary. */
   readonly withChanges: boolean;
+  /** Detector pool threads when the profile runs the detector (0: each job thread detects itself). */
+  readonly detectorThreads: number;
 }
 
 export interface FileResult {
@@ -74,6 +77,8 @@ export class FileJob {
     secret: Buffer,
     outDir: string,
     private readonly withChanges: boolean,
+    /** Where the pixel step detects text: this thread, or the CLI's detector pool. */
+    private readonly detector: TextDetector = localDetector,
   ) {
     this.uids = new UidMapper(secret);
     this.outDir = path.resolve(outDir);
@@ -98,7 +103,7 @@ export class FileJob {
     try {
       const input = this.read(index, source);
       if ("status" in input) return input;
-      const pixel = await runPixelStep(input.buffer, this.plan);
+      const pixel = await runPixelStep(input.buffer, this.plan, undefined, this.detector);
       return this.runOne(index, source, { input: input.buffer, pixel });
     } catch {
       return unexpected(index, source);

@@ -1,6 +1,17 @@
-/** Runs FileJobs on N worker threads (or inline for N = 1), yielding results as they finish. */
-import { Worker } from "node:worker_threads";
+/**
+ * Runs FileJobs on N worker threads (or inline for N = 1), yielding results as they finish. When the
+ * profile runs the text detector, the detection goes to a detector pool shared by the job threads
+ * (src/pixel/detector-pool.ts), so one cine's frames are detected on every core.
+ */
+import { Worker, type MessagePort } from "node:worker_threads";
+import { DetectorPool, type DetectorChannel } from "../pixel/detector-pool.js";
+import { remoteDetector } from "../pixel/detector-remote.js";
 import { FileJob, loadPlan, type FileResult, type JobSettings } from "./job.js";
+
+/** Settings of a job thread: its end of a detector channel travels with them. */
+export interface WorkerSettings extends JobSettings {
+  readonly detectorPort?: MessagePort;
+}
 
 export async function runJobs(
   files: readonly string[],
@@ -8,27 +19,62 @@ export async function runJobs(
   jobs: number,
   onResult: (result: FileResult) => void,
 ): Promise<void> {
-  if (jobs <= 1 || files.length <= 1) {
-    const job = new FileJob(
-      loadPlan(settings.profile, settings.profilesDir),
-      Buffer.from(settings.secretHex, "hex"),
-      settings.outDir,
-      settings.withChanges,
-    );
-    for (let index = 0; index < files.length; index++) {
-      const result = job.run(index, files[index]!);
-      onResult(result instanceof Promise ? await result : result);
+  const plan = loadPlan(settings.profile, settings.profilesDir);
+  const detectors =
+    plan.pixel?.detector && settings.detectorThreads > 0
+      ? new DetectorPool(settings.detectorThreads)
+      : undefined;
+  const channels: DetectorChannel[] = [];
+  const channel = (): DetectorChannel | undefined => {
+    const c = detectors?.open();
+    if (c) channels.push(c);
+    return c;
+  };
+  try {
+    if (jobs <= 1 || files.length <= 1) {
+      const c = channel();
+      const remote = c && remoteDetector(c.port, settings.detectorThreads);
+      const job = new FileJob(
+        plan,
+        Buffer.from(settings.secretHex, "hex"),
+        settings.outDir,
+        settings.withChanges,
+        remote,
+      );
+      try {
+        for (let index = 0; index < files.length; index++) {
+          const result = job.run(index, files[index]!);
+          onResult(result instanceof Promise ? await result : result);
+        }
+      } finally {
+        remote?.close();
+      }
+      return;
     }
-    return;
+    await inWorkers(files, settings, jobs, onResult, channel);
+  } finally {
+    for (const c of channels) c.close();
+    await detectors?.close();
   }
+}
+
+function inWorkers(
+  files: readonly string[],
+  settings: JobSettings,
+  jobs: number,
+  onResult: (result: FileResult) => void,
+  channel: () => DetectorChannel | undefined,
+): Promise<unknown> {
   const workerUrl = new URL("./worker.js", import.meta.url);
   let next = 0;
-  await Promise.all(
+  return Promise.all(
     Array.from(
       { length: Math.min(jobs, files.length) },
       () =>
         new Promise<void>((resolve, reject) => {
-          const worker = new Worker(workerUrl, { workerData: settings });
+          const c = channel();
+          const workerData: WorkerSettings = { ...settings, detectorPort: c?.port };
+          const worker = new Worker(workerUrl, { workerData, transferList: c ? [c.port] : [] });
           const feed = () => {
             if (next >= files.length) {
               void worker.terminate().then(() => resolve());

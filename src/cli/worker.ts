@@ -1,13 +1,16 @@
 /** Worker thread: runs FileJobs for the CLI's pool. */
 import { parentPort, workerData } from "node:worker_threads";
-import { FileJob, loadPlan, type JobSettings } from "./job.js";
+import { remoteDetector } from "../pixel/detector-remote.js";
+import { FileJob, loadPlan } from "./job.js";
+import type { WorkerSettings } from "./pool.js";
 
-const settings = workerData as JobSettings;
+const settings = workerData as WorkerSettings;
 const job = new FileJob(
   loadPlan(settings.profile, settings.profilesDir),
   Buffer.from(settings.secretHex, "hex"),
   settings.outDir,
   settings.withChanges,
+  settings.detectorPort && remoteDetector(settings.detectorPort, settings.detectorThreads),
 );
 
 parentPort!.on("message", (task: { index: number; source: string }) => {

@@ -14,6 +14,9 @@ import type { Plan } from "./plan.js";
 import { UidMapper } from "./uid-map.js";
 import { ProfileRegistry } from "../profiles/registry.js";
 import { runPixelStep, type PixelStepOutcome } from "../pixel/step.js";
+import { localDetector } from "../pixel/detector.js";
+import { remoteDetector } from "../pixel/detector-remote.js";
+import type { MessagePort } from "node:worker_threads";
 
 export interface PoolSettings {
   readonly profileDirs: readonly string[];
@@ -27,6 +30,8 @@ export interface PoolTask {
   readonly chunked?: boolean;
   /** A registered profile name, or a custom profile's JSON (already validated by the caller). */
   readonly profile: { readonly name: string } | { readonly custom: unknown; readonly key: string };
+  /** The detector pool's channel (a profile that runs the detector, when the service has a pool). */
+  readonly detector?: { readonly port: MessagePort; readonly parallelism: number };
 }
 
 const settings = workerData as PoolSettings;
@@ -88,9 +93,10 @@ export default function run(task: PoolTask): unknown {
   // this worker), then the synchronous pipeline. Without one nothing changes on the header-only path.
   if (plan.pixel) {
     const input = Buffer.from(task.input.buffer, task.input.byteOffset, task.input.byteLength);
-    return runPixelStep(input, plan, { maxInflatedBytes: settings.maxInflatedBytes }).then((pixel) =>
-      runWith(task, plan, pixel),
-    );
+    const remote = task.detector && remoteDetector(task.detector.port, task.detector.parallelism);
+    return runPixelStep(input, plan, { maxInflatedBytes: settings.maxInflatedBytes }, remote ?? localDetector)
+      .finally(() => remote?.close())
+      .then((pixel) => runWith(task, plan, pixel));
   }
   return runWith(task, plan, undefined);
 }

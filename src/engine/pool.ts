@@ -7,13 +7,24 @@ import { packageRoot } from "../package-root.js";
 import { Piscina } from "piscina";
 import type { AnonymizedChunks, FailedInstance, InstanceOutcome } from "./anonymize.js";
 import type { PoolSettings, PoolTask } from "./pool-worker.js";
+import type { DetectorChannel, DetectorPool } from "../pixel/detector-pool.js";
 
 export type ProfileRef = { readonly name: string } | { readonly custom: unknown };
+
+/** The detector pool, and which profiles run the detector (their tasks get a channel to it). */
+export interface DetectorRouting {
+  readonly pool: DetectorPool;
+  readonly needs: (profile: ProfileRef) => boolean;
+}
 
 export class EnginePool {
   private readonly piscina: Piscina<PoolTask, InstanceOutcome>;
 
-  constructor(settings: PoolSettings, threads: number) {
+  constructor(
+    settings: PoolSettings,
+    threads: number,
+    private readonly detector?: DetectorRouting,
+  ) {
     this.piscina = new Piscina({
       filename: workerFile(),
       workerData: settings,
@@ -30,12 +41,16 @@ export class EnginePool {
    */
   async anonymize(input: Buffer, profile: ProfileRef, transfer = false): Promise<InstanceOutcome> {
     const ref = "name" in profile ? profile : { custom: profile.custom, key: keyOf(profile.custom) };
+    const channel = this.channelFor(profile);
+    const detector = channel && { port: channel.port, parallelism: this.detector!.pool.threads };
     const task = transfer
       ? (Piscina.move(
-          new MovedTask({ input: ownedBuffer(input), profile: ref }) as never,
+          new MovedTask({ input: ownedBuffer(input), profile: ref, detector }) as never,
         ) as unknown as PoolTask)
-      : { input: new Uint8Array(input.buffer, input.byteOffset, input.byteLength), profile: ref };
-    const outcome = await this.piscina.run(task);
+      : { input: new Uint8Array(input.buffer, input.byteOffset, input.byteLength), profile: ref, detector };
+    const outcome = await this.piscina
+      .run(task, { transferList: channel ? [channel.port] : undefined })
+      .finally(() => channel?.close());
     if (outcome.status === "anonymized" && !Buffer.isBuffer(outcome.output)) {
       const o = outcome.output as Uint8Array;
       return { ...outcome, output: Buffer.from(o.buffer, o.byteOffset, o.byteLength) };
@@ -49,15 +64,24 @@ export class EnginePool {
    */
   async anonymizeChunks(input: Buffer, profile: ProfileRef): Promise<AnonymizedChunks | FailedInstance> {
     const ref = "name" in profile ? profile : { custom: profile.custom, key: keyOf(profile.custom) };
+    const channel = this.channelFor(profile);
+    const detector = channel && { port: channel.port, parallelism: this.detector!.pool.threads };
     const task = Piscina.move(
-      new MovedTask({ input: ownedBuffer(input), profile: ref, chunked: true }) as never,
+      new MovedTask({ input: ownedBuffer(input), profile: ref, chunked: true, detector }) as never,
     ) as unknown as PoolTask;
-    const outcome = (await this.piscina.run(task)) as unknown as AnonymizedChunks | FailedInstance;
+    const outcome = (await this.piscina
+      .run(task, { transferList: channel ? [channel.port] : undefined })
+      .finally(() => channel?.close())) as unknown as AnonymizedChunks | FailedInstance;
     if (outcome.status !== "anonymized") return outcome;
     return {
       ...outcome,
       chunks: outcome.chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)),
     };
+  }
+
+  /** A channel to the detector pool for a task whose profile runs the detector. */
+  private channelFor(profile: ProfileRef): DetectorChannel | undefined {
+    return this.detector?.needs(profile) ? this.detector.pool.open() : undefined;
   }
 
   /** Tasks waiting for a thread. */
@@ -71,6 +95,7 @@ export class EnginePool {
 
   async close(): Promise<void> {
     await this.piscina.destroy();
+    await this.detector?.pool.close();
   }
 }
 

@@ -9,7 +9,7 @@ import crypto from "node:crypto";
 import type { DataElement } from "../dicom/element.js";
 import type { TransferSyntax } from "../dicom/transfer-syntax.js";
 import type { Rect } from "./config.js";
-import { detectText, modelScale } from "./detector.js";
+import { localDetector, modelScale, type TextDetector } from "./detector.js";
 import { toDisplay, voiOf, type RgbImage, type Voi } from "./display.js";
 import { decodeFrames, type DecodedFrames } from "./index.js";
 import type { PixelModule } from "./module.js";
@@ -27,13 +27,30 @@ function inside(box: Rect, region: Rect): boolean {
   );
 }
 
-/** Text boxes per frame of decoded frames (little-endian samples, as decodeFrames returns them). */
+/** Runs `task` on every item, at most `limit` at once. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/**
+ * Text boxes per frame of decoded frames (little-endian samples, as decodeFrames returns them).
+ * With a detector that runs elsewhere (the detector pool) up to its parallelism frames are in flight.
+ */
 export async function detectFrames(
   frames: readonly Uint8Array[],
   px: PixelModule,
   planar: 0 | 1,
   voi?: Voi,
   motion?: MotionOptions,
+  detector: TextDetector = localDetector,
 ): Promise<Rect[][]> {
   const display = (f: Uint8Array): RgbImage => toDisplay(f, px, planar, voi);
   const keys = frames.map((f) => crypto.createHash("sha1").update(f).digest("hex"));
@@ -44,8 +61,9 @@ export async function detectFrames(
   // Display images are made again for detection rather than kept: a long cine's RGB images would
   // triple the memory its decoded frames already take.
   const first = display(frames[0]!);
-  const boxes0 = await detectText(first);
-  byFrame.set(0, boxes0);
+  // Frame 0 is detected while the motion range is measured.
+  const boxes0 = detector.detect(first);
+  boxes0.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   if (distinct.length > 1) {
     const range = new TemporalRange(px.cols, px.rows);
     range.add(first);
@@ -54,19 +72,21 @@ export async function detectFrames(
     const area = regions.reduce((a, r) => a + r[2] * r[3], 0);
     const whole = area > WHOLE_FRAME_SHARE * px.rows * px.cols;
     const scale = modelScale(px.cols, px.rows);
-    // Boxes of frame 0 wholly inside a moving rectangle belong to frame 0 only; the others stay.
-    const fixed = whole ? [] : boxes0.filter((b) => !regions.some((r) => inside(b, r)));
-    for (const i of distinct.slice(1)) {
+    await eachLimited(distinct.slice(1), detector.parallelism, async (i) => {
       const img = display(frames[i]!);
-      if (whole) {
-        byFrame.set(i, await detectText(img));
-        continue;
-      }
-      const found: Rect[] = [...fixed];
-      for (const r of regions) found.push(...(await detectText(img, r, scale)));
+      const found = whole
+        ? await detector.detect(img)
+        : (await Promise.all(regions.map((r) => detector.detect(img, r, scale)))).flat();
       byFrame.set(i, found);
+    });
+    // Boxes of frame 0 wholly inside a moving rectangle belong to frame 0 only; the others hold for
+    // every frame (their pixels do not change).
+    if (!whole) {
+      const fixed = (await boxes0).filter((b) => !regions.some((r) => inside(b, r)));
+      for (const i of distinct.slice(1)) byFrame.set(i, [...fixed, ...byFrame.get(i)!]);
     }
   }
+  byFrame.set(0, await boxes0);
   return keys.map((k) => byFrame.get(firstOf.get(k)!)!);
 }
 
@@ -75,8 +95,9 @@ export async function detectInstance(
   dataset: readonly DataElement[],
   ts: TransferSyntax,
   decoded: DecodedFrames = decodeFrames(dataset, ts),
+  detector: TextDetector = localDetector,
 ): Promise<Rect[][]> {
   const { frames, planar, module: px } = decoded;
   const voi = px.spp === 1 && !px.palette ? voiOf(dataset, ts.encoding.littleEndian, px.signed) : undefined;
-  return detectFrames(frames, px, planar, voi);
+  return detectFrames(frames, px, planar, voi, undefined, detector);
 }

@@ -6,7 +6,10 @@
  * map -> threshold 0.3 -> connected components -> each scored by the mean probability over its
  * box (PaddleOCR's box_score_fast; scoring only the component's own pixels, all above 0.3, let
  * sparse blobs on anatomy through) -> kept at >= 0.6 -> unclip 1.5.
- * Nothing is downloaded; the session is created on first use (lazily, one per worker thread).
+ * Nothing is downloaded; the session is created on first use (lazily, one per thread that detects).
+ * Callers go through a TextDetector: `localDetector` runs the model in the calling thread; the
+ * service's engine workers get one that sends crops to the detector pool (src/pixel/detector-pool.ts),
+ * so the frames of one cine are detected on every core at once.
  */
 import type { Rect } from "./config.js";
 import type { RgbImage } from "./display.js";
@@ -42,6 +45,31 @@ function session(): NonNullable<typeof ortPromise> {
 /** Loads the model now (e.g. when a worker starts, so its first instance does not pay for it). */
 export async function initDetector(): Promise<void> {
   await session();
+}
+
+/** Text detection as the pixel step uses it: boxes in image pixels (see detectText). */
+export interface TextDetector {
+  /** Detections worth having in flight at once (1 when they run in the calling thread). */
+  readonly parallelism: number;
+  detect(img: RgbImage, region?: Rect, scale?: number): Promise<Rect[]>;
+}
+
+/** The model in this thread, one detection at a time (the CLI, the tests, WORKERS without a pool). */
+export const localDetector: TextDetector = {
+  parallelism: 1,
+  detect: (img, region, scale) => detectText(img, region, scale),
+};
+
+/** The pixels of `region` as an image of their own (what a detection of that region reads). */
+export function cropImage(img: RgbImage, region: Rect): RgbImage {
+  const [rx, ry, rw, rh] = region;
+  if (rx === 0 && ry === 0 && rw === img.width && rh === img.height) return img;
+  const data = new Uint8Array(rw * rh * 3);
+  for (let y = 0; y < rh; y++) {
+    const from = ((ry + y) * img.width + rx) * 3;
+    data.set(img.data.subarray(from, from + rw * 3), y * rw * 3);
+  }
+  return { width: rw, height: rh, data };
 }
 
 /** The model-input scale of an image or region whose longest side is `longest` (640-1280 clamp). */

@@ -27,7 +27,7 @@ import type { TransferSyntax } from "../dicom/transfer-syntax.js";
 import type { PixelConfig, Rect } from "./config.js";
 import { loadCodecs } from "./codecs.js";
 import { detectInstance } from "./detect-instance.js";
-import { detectText, modelScale } from "./detector.js";
+import { cropImage, localDetector, modelScale, type TextDetector } from "./detector.js";
 import { toDisplay, voiOf } from "./display.js";
 import { PixelError } from "./errors.js";
 import { decodeFrames, type cleanPixelData, type PixelResult } from "./index.js";
@@ -76,34 +76,43 @@ export function guardRegions(
 
 /**
  * Detections per frame inside the guard regions of each frame's filled boxes, at the whole frame's
- * model scale. Frames equal in samples and boxes are detected once.
+ * model scale. A region is detected once for every frame where it shows the same display pixels (a
+ * static bar's boxes in a cine whose sector moves): the model's input is that crop alone.
  */
 async function detectAroundBoxes(
   ds: readonly DataElement[],
   ts: TransferSyntax,
   filled: readonly (readonly Rect[])[],
+  detector: TextDetector,
 ): Promise<Rect[][]> {
   const { frames, planar, module: px } = decodeFrames(ds, ts);
   const voi = px.spp === 1 && !px.palette ? voiOf(ds, ts.encoding.littleEndian, px.signed) : undefined;
   const scale = modelScale(px.cols, px.rows);
-  const done = new Map<string, Rect[]>();
-  const out: Rect[][] = [];
-  for (const [f, frame] of frames.entries()) {
-    const regions = guardRegions(filled[f] ?? [], px.cols, px.rows);
-    if (regions.length === 0) {
-      out.push([]);
-      continue;
+  const done = new Map<string, Promise<Rect[]>>();
+  const out: Rect[][] = new Array(frames.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < frames.length) {
+      const f = next++;
+      const regions = guardRegions(filled[f] ?? [], px.cols, px.rows);
+      if (regions.length === 0) {
+        out[f] = [];
+        continue;
+      }
+      const img = toDisplay(frames[f]!, px, planar, voi);
+      const found = regions.map((r) => {
+        const key = `${r.join()}:${crypto.createHash("sha1").update(cropImage(img, r).data).digest("hex")}`;
+        let boxes = done.get(key);
+        if (!boxes) {
+          boxes = detector.detect(img, r, scale);
+          done.set(key, boxes);
+        }
+        return boxes;
+      });
+      out[f] = (await Promise.all(found)).flat();
     }
-    const key = crypto.createHash("sha1").update(frame).update(JSON.stringify(regions)).digest("hex");
-    let found = done.get(key);
-    if (!found) {
-      const img = toDisplay(frame, px, planar, voi);
-      found = [];
-      for (const r of regions) found.push(...(await detectText(img, r, scale)));
-      done.set(key, found);
-    }
-    out.push(found);
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(detector.parallelism, frames.length) }, lane));
   return out;
 }
 
@@ -147,6 +156,7 @@ export async function recheckRedaction(
   detected: readonly (readonly Rect[])[],
   result: PixelResult,
   clean: typeof cleanPixelData,
+  detector: TextDetector = localDetector,
 ): Promise<PixelResult> {
   const written = writtenDataset(ds, ts, result);
   if (written.ts !== ts) await loadCodecs(written.ts);
@@ -155,8 +165,8 @@ export async function recheckRedaction(
   );
   const again =
     config.recheck === "frame"
-      ? await detectInstance(written.ds, written.ts)
-      : await detectAroundBoxes(written.ds, written.ts, filled);
+      ? await detectInstance(written.ds, written.ts, undefined, detector)
+      : await detectAroundBoxes(written.ds, written.ts, filled, detector);
   const extra: Rect[][] = again.map(() => []);
   for (const [f, found] of again.entries()) {
     for (const d of found) {

@@ -8,6 +8,7 @@ import type { Plan } from "../engine/plan.js";
 import { AnonymizerError } from "../errors.js";
 import { loadCodecs } from "./codecs.js";
 import { detectInstance } from "./detect-instance.js";
+import { localDetector, type TextDetector } from "./detector.js";
 import { PixelError } from "./errors.js";
 import { cleanPixelData, decodeFrames, inPixelScope, type PixelResult } from "./index.js";
 import { recheckRedaction } from "./recheck.js";
@@ -24,6 +25,8 @@ export async function runPixelStep(
   input: Buffer,
   plan: Plan,
   read?: ReadOptions,
+  /** Where text is detected: this thread by default, the service's detector pool in its workers. */
+  detector: TextDetector = localDetector,
 ): Promise<PixelStepOutcome | undefined> {
   const config = plan.pixel;
   if (!config) return undefined;
@@ -39,7 +42,7 @@ export async function runPixelStep(
     // Decoded once: the detector and the fill read the same frames.
     const decoded = config.detector ? decodeFrames(parsed.dataset, parsed.transferSyntax) : undefined;
     const detected = decoded
-      ? await detectInstance(parsed.dataset, parsed.transferSyntax, decoded)
+      ? await detectInstance(parsed.dataset, parsed.transferSyntax, decoded, detector)
       : undefined;
     let result = cleanPixelData(parsed.dataset, parsed.transferSyntax, config, detected, decoded);
     // Decode what will be written and detect again: a fill that did not take refuses the instance,
@@ -52,6 +55,7 @@ export async function runPixelStep(
         detected,
         result,
         cleanPixelData,
+        detector,
       );
     return { status: "cleaned", result };
   } catch (error) {

@@ -125,7 +125,40 @@ describe("dicomweb-anonymizer anonymize with a pixel step", { timeout: 120_000 }
     expect(nonFillInPhi("us-philips-palette-rle", frame, cols)).toBe(0);
   });
 
-  it("two workers with the detector: both instances cleaned, each worker loads its own model", () => {
+  it("the detector pool (default), one job or two, writes what detection in the job thread writes", () => {
+    const profile = path.join(tmp, "detect.json");
+    const dir = path.join(tmp, "in-cine");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "cine.dcm"), corpusFile("us-multiframe-jpeg-baseline-ybr.dcm"));
+    fs.writeFileSync(path.join(dir, "cx50.dcm"), corpusFile("us-philips-palette-rle.dcm"));
+    const written = (extra: string[]) => {
+      const out = path.join(tmp, `out-pool-${extra.join("")}`);
+      const audit = `${out}.json`;
+      const r = cli(["anonymize", dir, "--out", out, "--profile", profile, "--audit", audit, ...extra]);
+      expect(r.stdout).toMatch(/detect: 2 anonymized, 0 failed of 2/);
+      const changes = JSON.parse(fs.readFileSync(audit, "utf8")).instances.map(
+        (i: { source: string; changes: unknown }) => [path.basename(i.source), i.changes],
+      );
+      return {
+        files: outputs(out)
+          .sort()
+          .map((f) => fs.readFileSync(f).toString("base64")),
+        changes,
+      };
+    };
+    const inThread = written(["--detector-threads", "0"]);
+    expect(JSON.stringify(inThread.changes)).toMatch(/source detector/);
+    expect(written([])).toEqual(inThread);
+    expect(written(["--jobs", "2", "--detector-threads", "2"])).toEqual(inThread);
+  });
+
+  it("refuses a --detector-threads that is not a count", () => {
+    const r = cli(["anonymize", input, "--out", path.join(tmp, "x"), "--detector-threads", "two"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--detector-threads must be a non-negative integer/);
+  });
+
+  it("two workers with the detector: both instances cleaned", () => {
     const profile = path.join(tmp, "detect.json");
     const out = path.join(tmp, "out-detect-2");
     const r = cli(["anonymize", input, "--out", out, "--profile", profile, "--jobs", "2"]);

@@ -47,12 +47,16 @@ function dcmtkFrames(file: string, frames: number, bytes: number): Buffer[] {
 }
 
 /** Our frame against dcmtk's: the tile's samples (contiguous in dcmtk's), zeros everywhere else. */
-function expectSameTile(ours: Uint8Array, theirs: Buffer, tile: { rows: number; cols: number }, cols: number) {
+function expectSameTile(
+  ours: Uint8Array,
+  theirs: Buffer,
+  tile: { rows: number; cols: number },
+  cols: number,
+) {
   const rowOut = cols * 3;
   const rowIn = tile.cols * 3;
   const placed = Buffer.alloc(ours.length);
-  for (let y = 0; y < tile.rows; y++)
-    theirs.copy(placed, y * rowOut, y * rowIn, (y + 1) * rowIn);
+  for (let y = 0; y < tile.rows; y++) theirs.copy(placed, y * rowOut, y * rowIn, (y + 1) * rowIn);
   expect(Buffer.compare(Buffer.from(ours), placed)).toBe(0);
   expect(theirs.subarray(tile.rows * rowIn).every((v) => v === 0)).toBe(true);
 }
