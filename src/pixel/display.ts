@@ -113,6 +113,26 @@ function sampleAt(f: Uint8Array, o: number, px: PixelModule): number {
   return v;
 }
 
+/**
+ * Every sample of a monochrome frame as its stored value (masked to Bits Stored, sign-extended);
+ * plain 8-bit samples are their own values.
+ */
+function storedValues(frame: Uint8Array, px: PixelModule, n: number): Int32Array | Uint8Array {
+  const bits = px.bitsStored;
+  if (px.bitsAllocated === 8 && bits === 8 && !px.signed) return frame.subarray(0, n);
+  const values = new Int32Array(n);
+  if (px.bitsAllocated > 16 || bits > 16) {
+    for (let i = 0; i < n; i++) values[i] = sampleAt(frame, i * (px.bitsAllocated / 8), px);
+    return values;
+  }
+  const mask = (1 << bits) - 1;
+  const sign = px.signed ? 1 << (bits - 1) : 0;
+  if (px.bitsAllocated === 8) for (let i = 0; i < n; i++) values[i] = frame[i]! & mask;
+  else for (let i = 0; i < n; i++) values[i] = (frame[2 * i]! | (frame[2 * i + 1]! << 8)) & mask;
+  if (sign) for (let i = 0; i < n; i++) if (values[i]! & sign) values[i] = values[i]! - (mask + 1);
+  return values;
+}
+
 /** Stored values -> 0-255 grey levels through the header's VOI, or null when it has none. */
 function voiMapping(voi: Voi | undefined): ((stored: number) => number) | null {
   if (!voi) return null;
@@ -134,6 +154,119 @@ function voiMapping(voi: Voi | undefined): ((stored: number) => number) | null {
 }
 
 /**
+ * The grey level of every stored value (index: value - the smallest storable one; at most 2^16
+ * entries, wider data clamped to it): through the header's VOI for wide data, else a percentile
+ * window of the non-padding samples (min-max for 8-bit data); MONOCHROME1 inverted.
+ */
+function greyTable(values: Int32Array | Uint8Array, px: PixelModule, voi: Voi | undefined): Uint8Array {
+  const bits = Math.min(px.bitsStored, 16);
+  const min = px.signed ? -(2 ** (bits - 1)) : 0;
+  const size = 2 ** bits;
+  const top = size - 1;
+  // The header's VOI for wide data only (CT/MR/MG/DX need it to look like anatomy, not noise);
+  // 8-bit frames (screens, ultrasound) keep their min-max stretch, which a narrow header window
+  // could only make less revealing.
+  let map = px.bitsStored > 8 ? voiMapping(voi) : null;
+  if (!map) {
+    const { hist, kept } = histogram(values, min, top, voi?.padding);
+    // Wide data: a 0.5-99.5 percentile window of the samples that are not padding, so the padding
+    // (e.g. -2000 around a CT's circle) does not squeeze the anatomy into a few grey levels;
+    // 8-bit data: its min-max.
+    const [qlo, qhi] = px.bitsStored > 8 ? [0.005, 0.995] : [0, 1];
+    let lo = 0;
+    let hi = top;
+    let acc = 0;
+    let foundLo = false;
+    for (let k = 0; k < size; k++) {
+      if (hist[k] === 0) continue;
+      acc += hist[k]!;
+      if (!foundLo && acc > Math.floor(kept * qlo)) {
+        lo = k;
+        foundLo = true;
+      }
+      if (acc > Math.min(kept - 1, Math.floor(kept * qhi))) {
+        hi = k;
+        break;
+      }
+    }
+    const scale = hi > lo ? 255 / (hi - lo) : 0;
+    const base = lo + min;
+    map = (v) => (v - base) * scale;
+  }
+  const table = new Uint8Array(size);
+  const invert = px.photometric === "MONOCHROME1";
+  for (let k = 0; k < size; k++) {
+    const g = Math.min(255, Math.max(0, Math.round(map(k + min))));
+    table[k] = invert ? 255 - g : g;
+  }
+  return table;
+}
+
+/**
+ * Counts per value (index: value - min, clamped to 0..top) of the samples outside the padding
+ * range; all samples when every one is padding. Four interleaved counters, summed at the end: a
+ * run of equal samples (an ultrasound's black) would otherwise wait on one counter's last store.
+ */
+function histogram(
+  values: Int32Array | Uint8Array,
+  min: number,
+  top: number,
+  pad: { readonly lo: number; readonly hi: number } | undefined,
+): { hist: Float64Array; kept: number } {
+  const n = values.length;
+  const lanes = new Uint32Array(4 * (top + 1));
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (pad && v >= pad.lo && v <= pad.hi) continue;
+    const j = v - min;
+    const k = 4 * (j < 0 ? 0 : j > top ? top : j) + (i & 3);
+    lanes[k] = lanes[k]! + 1;
+    kept++;
+  }
+  if (kept === 0) return histogram(values, min, top, undefined);
+  const hist = new Float64Array(top + 1);
+  for (let k = 0; k <= top; k++)
+    hist[k] = lanes[4 * k]! + lanes[4 * k + 1]! + lanes[4 * k + 2]! + lanes[4 * k + 3]!;
+  return { hist, kept };
+}
+
+/** Grey RGB pixels of stored values through `table` (greyTable's): four pixels in three words. */
+function paintGrey(
+  values: Int32Array | Uint8Array,
+  table: Uint8Array,
+  px: PixelModule,
+  data: Uint8Array,
+): void {
+  const min = px.signed ? -(2 ** (Math.min(px.bitsStored, 16) - 1)) : 0;
+  const top = table.length - 1;
+  const grey = (i: number): number => {
+    const j = values[i]! - min;
+    return table[j < 0 ? 0 : j > top ? top : j]!;
+  };
+  const n = values.length;
+  const quads = data.byteOffset % 4 === 0 && LITTLE_ENDIAN ? n >> 2 : 0;
+  const words = new Uint32Array(data.buffer, data.byteOffset, quads * 3);
+  for (let q = 0, w = 0; q < quads; q++, w += 3) {
+    const a = grey(4 * q);
+    const b = grey(4 * q + 1);
+    const c = grey(4 * q + 2);
+    const d = grey(4 * q + 3);
+    words[w] = (a | (a << 8) | (a << 16) | (b << 24)) >>> 0;
+    words[w + 1] = (b | (b << 8) | (c << 16) | (c << 24)) >>> 0;
+    words[w + 2] = (c | (d << 8) | (d << 16) | (d << 24)) >>> 0;
+  }
+  for (let i = 4 * quads; i < n; i++) {
+    const g = grey(i);
+    data[3 * i] = g;
+    data[3 * i + 1] = g;
+    data[3 * i + 2] = g;
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
  * Monochrome: the header's VOI (wide data, when `voi` has one), else a 0.5-99.5 percentile window
  * of the non-padding samples (min-max for 8-bit data); MONOCHROME1 inverted. Colour: 8-bit samples.
  */
@@ -142,9 +275,7 @@ export function toDisplay(frame: Uint8Array, px: PixelModule, planar: 0 | 1, voi
   const bps = px.bitsAllocated / 8;
   const data = new Uint8Array(n * 3);
   if (px.spp === 1) {
-    const values = new Int32Array(n);
-    if (bps === 1 && !px.signed && px.bitsStored === 8) values.set(frame.subarray(0, n));
-    else for (let i = 0; i < n; i++) values[i] = sampleAt(frame, i * bps, px);
+    const values = storedValues(frame, px, n);
     const pal = px.palette;
     if (pal) {
       const top = pal.rgb[0]!.length - 1;
@@ -156,65 +287,7 @@ export function toDisplay(frame: Uint8Array, px: PixelModule, planar: 0 | 1, voi
       }
       return { width: px.cols, height: px.rows, data };
     }
-    // Every stored value maps through one table (at most 2^16 entries; wider data is clamped to it).
-    const bits = Math.min(px.bitsStored, 16);
-    const min = px.signed ? -(2 ** (bits - 1)) : 0;
-    const size = 2 ** bits;
-    const index = (v: number): number => Math.min(Math.max(v - min, 0), size - 1);
-    // The header's VOI for wide data only (CT/MR/MG/DX need it to look like anatomy, not noise);
-    // 8-bit frames (screens, ultrasound) keep their min-max stretch, which a narrow header window
-    // could only make less revealing.
-    let map = px.bitsStored > 8 ? voiMapping(voi) : null;
-    if (!map) {
-      const pad = voi?.padding;
-      const hist = new Float64Array(size);
-      let kept = 0;
-      for (let i = 0; i < n; i++) {
-        const v = values[i]!;
-        if (pad && v >= pad.lo && v <= pad.hi) continue;
-        const j = index(v);
-        hist[j] = hist[j]! + 1;
-        kept++;
-      }
-      if (kept === 0)
-        for (let i = 0; i < n; i++, kept++) {
-          const j = index(values[i]!);
-          hist[j] = hist[j]! + 1;
-        }
-      // Wide data: a 0.5-99.5 percentile window of the samples that are not padding, so the padding
-      // (e.g. -2000 around a CT's circle) does not squeeze the anatomy into a few grey levels;
-      // 8-bit data: its min-max.
-      const [qlo, qhi] = px.bitsStored > 8 ? [0.005, 0.995] : [0, 1];
-      let lo = 0;
-      let hi = size - 1;
-      let acc = 0;
-      let foundLo = false;
-      for (let k = 0; k < size; k++) {
-        if (hist[k] === 0) continue;
-        acc += hist[k]!;
-        if (!foundLo && acc > Math.floor(kept * qlo)) {
-          lo = k;
-          foundLo = true;
-        }
-        if (acc > Math.min(kept - 1, Math.floor(kept * qhi))) {
-          hi = k;
-          break;
-        }
-      }
-      const scale = hi > lo ? 255 / (hi - lo) : 0;
-      const base = lo + min;
-      map = (v) => (v - base) * scale;
-    }
-    const table = new Uint8Array(size);
-    const invert = px.photometric === "MONOCHROME1";
-    for (let k = 0; k < size; k++) {
-      const g = Math.min(255, Math.max(0, Math.round(map(k + min))));
-      table[k] = invert ? 255 - g : g;
-    }
-    for (let i = 0; i < n; i++) {
-      const g = table[index(values[i]!)]!;
-      data[3 * i] = data[3 * i + 1] = data[3 * i + 2] = g;
-    }
+    paintGrey(values, greyTable(values, px, voi), px, data);
     return { width: px.cols, height: px.rows, data };
   }
   const shift = px.bitsStored > 8 ? px.bitsStored - 8 : 0;

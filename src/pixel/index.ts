@@ -327,6 +327,8 @@ interface Written {
   readonly attributes: PixelAttribute[];
   /** Per frame: where the written frame may differ from the original (DCT-domain edit). */
   readonly changed?: readonly (readonly Rect[])[];
+  /** Per frame, for each of `changed`: the index in that frame's boxes of the box it was changed for. */
+  readonly changedFor?: readonly (readonly number[])[];
 }
 
 /**
@@ -346,12 +348,13 @@ function writeLossyJpeg(
   try {
     const fill = px.photometric === "MONOCHROME1" ? "white" : "black";
     const edits = stored.map((f, i) =>
-      boxesOf[i]!.length ? redactJpegBlocks(f, boxesOf[i]!, fill) : { jpeg: f, changed: [] },
+      boxesOf[i]!.length ? redactJpegBlocks(f, boxesOf[i]!, fill) : { jpeg: f, changed: [], changedFor: [] },
     );
     return {
       element: { ...pixel, fragments: encapsulate(edits.map((e) => e.jpeg)), undefinedLength: true },
       attributes: [],
       changed: edits.map((e) => e.changed),
+      changedFor: edits.map((e) => e.changedFor),
     };
   } catch (error) {
     if (!(error instanceof PixelError)) throw error;
@@ -487,9 +490,12 @@ export function cleanPixelData(
   for (let f = 0; f < px.frames; f++) {
     const changed = written.changed?.[f];
     if (changed) {
-      // DCT-domain edit: the audit lists the region that changed, and where its boxes came from.
-      const source = perFrame[f]!.length ? "detector" : "template";
-      for (const [x, y, width, height] of changed) boxes.push({ frame: f + 1, x, y, width, height, source });
+      // DCT-domain edit: the audit lists the region that changed, and where its box came from
+      // (boxesOf lists the template boxes first).
+      changed.forEach(([x, y, width, height], k) => {
+        const source = written.changedFor![f]![k]! < fixed.length ? "template" : "detector";
+        boxes.push({ frame: f + 1, x, y, width, height, source });
+      });
       continue;
     }
     for (const [x, y, width, height] of fixed)

@@ -37,6 +37,8 @@ export interface EditPlan {
   readonly unitW: number;
   readonly unitH: number;
   readonly changed: Rect[];
+  /** For each changed rectangle, the index of the (first) box it was changed for. */
+  readonly changedFor: number[];
 }
 
 export function planEdit(frame: Frame, boxes: readonly Rect[]): EditPlan {
@@ -52,10 +54,11 @@ export function planEdit(frame: Frame, boxes: readonly Rect[]): EditPlan {
   const growY = ry > 1 ? ry : 0;
   const marked = new Uint8Array(gridW * gridH);
   const changed: Rect[] = [];
+  const changedFor: number[] = [];
   const seen = new Set<string>();
   const W = frame.width;
   const H = frame.height;
-  for (const box of boxes) {
+  for (const [index, box] of boxes.entries()) {
     const [bx, by, bw, bh] = box;
     if (![bx, by, bw, bh].every(Number.isFinite))
       throw new PixelError("PIXEL_MODULE", "box is not a finite rectangle");
@@ -77,9 +80,10 @@ export function planEdit(frame: Frame, boxes: readonly Rect[]): EditPlan {
     if (!seen.has(rect.join())) {
       seen.add(rect.join());
       changed.push(rect);
+      changedFor.push(index);
     }
   }
-  return { marked, gridW, gridH, unitW, unitH, changed };
+  return { marked, gridW, gridH, unitW, unitH, changed, changedFor };
 }
 
 /** Sets every block of every marked unit to DC = fill[component], AC = 0 (no last non-zero AC). */

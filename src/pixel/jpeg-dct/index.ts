@@ -55,6 +55,8 @@ export interface DctRedaction {
   readonly jpeg: Uint8Array;
   /** Where the decoded image may differ from the original: the boxes snapped outward, clipped to the frame. */
   readonly changed: readonly Rect[];
+  /** For each of `changed`, the index (in the boxes given) of the box it was changed for. */
+  readonly changedFor: readonly number[];
 }
 
 /** Coefficient memory is bounded: 2^20 blocks (128 MiB of Int16), about a 4096×4096 4:4:4 frame. */
@@ -202,5 +204,5 @@ export function redactJpegBlocks(
     out.set(p, o);
     o += p.length;
   }
-  return { jpeg: out, changed: plan.changed };
+  return { jpeg: out, changed: plan.changed, changedFor: plan.changedFor };
 }

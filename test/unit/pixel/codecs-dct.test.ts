@@ -103,18 +103,22 @@ describe("the redactor cannot edit the stream (the stub on main): the lossy poli
 
 describe("the verifier of the redactor's contract (our decoder on its output)", () => {
   it("a stream returned unedited: the boxes do not hold the fill -> PIXEL_VERIFY", () => {
-    double.redact = (jpeg, boxes) => ({ jpeg, changed: boxes });
+    double.redact = (jpeg, boxes) => ({ jpeg, changed: boxes, changedFor: boxes.map((_, i) => i) });
     expect(() => run(SC, "refuse")).toThrow(expect.objectContaining({ code: "PIXEL_VERIFY" }));
   });
   it("samples changed outside the reported region -> PIXEL_VERIFY", () => {
     // The whole frame black, but only the requested box reported as changed.
-    double.redact = (_jpeg, boxes) => ({ jpeg: blackBaseline(100, 100), changed: boxes });
+    double.redact = (_jpeg, boxes) => ({
+      jpeg: blackBaseline(100, 100),
+      changed: boxes,
+      changedFor: boxes.map((_, i) => i),
+    });
     expect(() => run(SC, "refuse")).toThrow(expect.objectContaining({ code: "PIXEL_VERIFY" }));
   });
   it("an edit that keeps the contract is written in the same syntax; the audit lists `changed`", () => {
     double.redact = (_jpeg, _boxes, fill) => {
       expect(fill).toBe("black");
-      return { jpeg: blackBaseline(100, 100), changed: [[0, 0, 100, 100]] };
+      return { jpeg: blackBaseline(100, 100), changed: [[0, 0, 100, 100]], changedFor: [0] };
     };
     const { parsed, result } = run(SC, "refuse");
     expect(result.transferSyntax).toBeUndefined();
