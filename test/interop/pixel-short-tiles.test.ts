@@ -38,7 +38,7 @@ const text = (ds: readonly DataElement[], tag: number): string =>
 
 /** dcmdjpeg +cl's native Pixel Data of `file`, frame by frame (240 x 240 x RGB bytes each). */
 function dcmtkFrames(file: string, frames: number, bytes: number): Buffer[] {
-  const out = `${file}.native.dcm`;
+  const out = path.join(tmp, `${path.basename(file)}.native.dcm`); // never beside a corpus file
   const r = run("dcmdjpeg", ["+cl", file, out]);
   expect(r.status, r.stderr.slice(0, 300)).toBe(0);
   const pixel = readPart10(fs.readFileSync(out)).dataset.find((e) => e.tag === PIXEL_DATA)!;
