@@ -2,7 +2,7 @@
  * One instance through the engine pool as the service runs it (WORKERS threads), with the text
  * detector in the engine worker's own thread (--detector-threads 0) or in the shared detector pool.
  * Run by bench/pixel.ts under its RSS measurement; writes the median of --runs warm runs to --out.
- *   node dist/bench/pixel-pool.js --input F --profile P.json --workers 2 --detector-threads 2 --runs 3 --out R.json
+ *   node dist/bench/pixel-pool.js --input F --profile pixel|P.json --workers 2 --detector-threads 2 --runs 3 --out R.json
  */
 import fs from "node:fs";
 import { parseArgs } from "node:util";
@@ -22,7 +22,10 @@ const { values } = parseArgs({
   },
 });
 const input = fs.readFileSync(values.input!);
-const custom = JSON.parse(fs.readFileSync(values.profile!, "utf8")) as unknown;
+// A profile name, or a custom profile's file.
+const profile = values.profile!.endsWith(".json")
+  ? { custom: JSON.parse(fs.readFileSync(values.profile!, "utf8")) as unknown }
+  : { name: values.profile! };
 const threads = Number(values["detector-threads"]);
 const registry = ProfileRegistry.load([builtinProfileDir()]);
 const pool = new EnginePool(
@@ -33,7 +36,7 @@ const pool = new EnginePool(
 
 async function once(): Promise<number> {
   const started = performance.now();
-  const outcome = await pool.anonymize(input, { custom });
+  const outcome = await pool.anonymize(input, profile);
   if (outcome.status !== "anonymized") throw new Error(`${outcome.code}`);
   return (performance.now() - started) / 1000;
 }

@@ -4,8 +4,9 @@
  * us-burned-in-yes-philips-phi) and a native 30-frame cine built from it (the header bar static, the
  * image region shifted by a few pixels per frame, so no two frames are equal and none is skipped as
  * a duplicate). Profiles: hipaa (header only; with Burned In Annotation YES allowed, since hipaa
- * refuses the flagged file), pixel (device templates) and a custom profile with the PP-OCRv4
- * detector on. Medians of --runs; the detector's first call (model load) is timed apart.
+ * refuses the flagged file), pixel with its detector off (device templates only) and pixel itself
+ * (templates, then the PP-OCRv4 detector). Medians of --runs; the detector's first call (model
+ * load) is timed apart.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -114,12 +115,12 @@ export async function benchPixel(o: PixelBenchOptions): Promise<void> {
     return;
   }
   const registry = ProfileRegistry.load();
-  const detectorProfile = {
-    name: "pixel-detector",
-    description: "hipaa + the PP-OCRv4 text detector (bench)",
+  const templatesOnly = {
+    name: "pixel-templates",
+    description: "pixel with its text detector off: device templates only (bench)",
     version: "1",
-    extends: "hipaa",
-    pixel: { detector: true },
+    extends: "pixel",
+    pixel: { detector: false },
     rules: [],
   };
   // hipaa refuses the flagged file; the header-only baseline is hipaa with the flag allowed.
@@ -133,14 +134,14 @@ export async function benchPixel(o: PixelBenchOptions): Promise<void> {
   };
   const plans: Array<[string, Plan]> = [
     ["hipaa (header only)", registry.compileCustom(headerOnly)],
-    ["pixel (templates)", registry.get("pixel")!],
-    ["detector on", registry.compileCustom(detectorProfile)],
+    ["pixel, detector off (templates)", registry.compileCustom(templatesOnly)],
+    ["pixel (templates + detector)", registry.get("pixel")!],
   ];
-  const profileFile = path.join(o.work, "pixel-detector.json");
-  fs.writeFileSync(profileFile, JSON.stringify(detectorProfile));
+  const templatesFile = path.join(o.work, "pixel-templates.json");
+  fs.writeFileSync(templatesFile, JSON.stringify(templatesOnly));
   const headerFile = path.join(o.work, "hipaa-allow.json");
   fs.writeFileSync(headerFile, JSON.stringify(headerOnly));
-  const cliProfiles = [headerFile, "pixel", profileFile];
+  const cliProfiles = [headerFile, templatesFile, "pixel"];
 
   const single = fs.readFileSync(source);
   const cineFrames = o.quick ? 3 : 30;
@@ -229,7 +230,7 @@ export async function benchPixel(o: PixelBenchOptions): Promise<void> {
       const m = o.measure([
         process.execPath,
         path.join(o.root, "dist/bench/pixel-pool.js"),
-        ...["--input", file, "--profile", profileFile, "--workers", String(cores)],
+        ...["--input", file, "--profile", "pixel", "--workers", String(cores)],
         ...["--detector-threads", String(threads), "--runs", String(o.runs), "--out", out],
       ]);
       const { seconds } = JSON.parse(fs.readFileSync(out, "utf8")) as { seconds: number };
@@ -261,7 +262,7 @@ export async function benchPixel(o: PixelBenchOptions): Promise<void> {
       `| ${r.input} | ${r.path} | ${r.seconds.toFixed(3)} | ${(r.frames / r.seconds).toFixed(1)} | ${Number.isNaN(r.maxRssMb) ? "-" : r.maxRssMb.toFixed(0)} | ${r.baseline ? `${(r.seconds / r.baseline).toFixed(1)}x` : "-"} |`,
     );
 
-  console.log(`\n### pixel step: both cores (engine pool, detector on)\n`);
+  console.log(`\n### pixel step: both cores (engine pool, profile pixel)\n`);
   console.log(
     "Median of warm runs; peak RSS of the whole process (models of every detecting thread included); " +
       "the ratio is to the detector in the worker, same input.\n",

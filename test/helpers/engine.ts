@@ -34,3 +34,12 @@ export function anonymized(
     throw new Error(`expected success, got ${outcome.code}: ${outcome.reason}`);
   return outcome;
 }
+
+/**
+ * `pixel` with its text detector off: templates only. The detector runs in the asynchronous pixel
+ * step (runPixelStep, the engine workers, the CLI); tests of the synchronous engine path use this.
+ */
+export const PIXEL_TEMPLATES: Plan = {
+  ...plan("pixel"),
+  pixel: { ...plan("pixel").pixel!, detector: false },
+};

@@ -39,11 +39,21 @@ describe("npm run bench", () => {
     for (const input of ["1024x768 US (Philips EPIQ)", "3-frame 1024x768 cine (built from it)"])
       for (const row of [
         "engine in-process, hipaa (header only)",
-        "engine in-process, pixel (templates)",
-        "engine in-process, detector on",
-        "CLI (whole process), pixel (templates)",
-        "CLI (whole process), detector on",
+        "engine in-process, pixel, detector off (templates)",
+        "engine in-process, pixel (templates + detector)",
+        "CLI (whole process), pixel, detector off (templates)",
+        "CLI (whole process), pixel (templates + detector)",
       ])
         expect(r.stdout).toContain(`| ${input} | ${row} |`);
+    // Both cores: the detector in the engine worker beside the shared detector pool.
+    for (const input of [
+      "1024x768 US (Philips EPIQ)",
+      "3-frame 1024x768 cine (built from it)",
+      "3-frame 1024x768 cine, only a 600x540 sector moving",
+    ])
+      for (const row of ["detector in the worker", "detector pool \\(\\d+ threads\\)"])
+        expect(r.stdout).toMatch(
+          new RegExp(`\\| ${input.replace(/[()]/g, "\\$&")} \\| engine pool \\(\\d+ workers\\), ${row} \\|`),
+        );
   }, 150_000);
 });

@@ -43,19 +43,31 @@ describe("session preview under a pixel profile", { timeout: 60_000 }, () => {
     const res = await t.app.inject({ url: `${url}/preview?profile=pixel` });
     expect(res.statusCode).toBe(200);
     const preview = res.json();
-    // The CT is out of the pixel scope: not listed. The two Philips files get their template box.
+    // The CT is out of the pixel scope: not listed. The two Philips files get their template box
+    // first, then the detector's boxes.
+    const detector = expect.objectContaining({ frame: 1, source: "detector" });
+    for (const instance of preview.pixel.instances) {
+      expect(instance.boxes.length).toBeGreaterThan(1);
+      expect(instance.boxes.slice(1)).toEqual(instance.boxes.slice(1).map(() => detector));
+    }
     expect(preview.pixel).toEqual({
       instances: [
         {
           index: 0,
           sopInstanceUID: preview.instances[0].sopInstanceUID,
-          boxes: [{ frame: 1, x: 0, y: 0, width: 1024, height: 26, source: "template" }],
+          boxes: [
+            { frame: 1, x: 0, y: 0, width: 1024, height: 26, source: "template" },
+            ...preview.pixel.instances[0].boxes.slice(1),
+          ],
           usRegions: { regions: [{ x: 14, y: 38, width: 997, height: 721 }], clipped: 0, dropped: 0 },
         },
         {
           index: 1,
           sopInstanceUID: preview.instances[1].sopInstanceUID,
-          boxes: [{ frame: 1, x: 0, y: 0, width: 800, height: 62, source: "template" }],
+          boxes: [
+            { frame: 1, x: 0, y: 0, width: 800, height: 62, source: "template" },
+            ...preview.pixel.instances[1].boxes.slice(1),
+          ],
           // The first region's Max X1 is 800 on an 800-wide frame: clipped, counted, not refused.
           usRegions: {
             regions: [
@@ -132,6 +144,11 @@ describe("session preview under a pixel profile", { timeout: 60_000 }, () => {
 
   it("the staged instance renders black inside its boxes, as the original outside", async () => {
     const url = await session();
+    type Box = { x: number; y: number; width: number; height: number };
+    const boxes: Box[] = (await t.app.inject({ url: `${url}/preview?profile=pixel` })).json().pixel
+      .instances[0].boxes;
+    const inBox = (x: number, y: number) =>
+      boxes.some((b) => x >= b.x && x < b.x + b.width && y >= b.y && y < b.y + b.height);
     const applied = await t.app.inject({ method: "POST", url: `${url}/apply?profile=pixel` });
     expect(applied.statusCode).toBe(200);
     const [original, staged] = await Promise.all(
@@ -148,7 +165,15 @@ describe("session preview under a pixel profile", { timeout: 60_000 }, () => {
         if (original!.at(x, y) > 0) textInBar++;
       }
     expect(textInBar).toBeGreaterThan(100);
+    let outside = 0;
     for (let y = 26; y < 768; y += 7)
-      for (let x = 0; x < 1024; x += 5) expect(staged!.at(x, y)).toBe(original!.at(x, y));
+      for (let x = 0; x < 1024; x += 5) {
+        if (inBox(x, y)) expect(staged!.at(x, y)).toBe(0);
+        else {
+          expect(staged!.at(x, y)).toBe(original!.at(x, y));
+          outside++;
+        }
+      }
+    expect(outside).toBeGreaterThan(10_000);
   });
 });

@@ -17,7 +17,7 @@ import { PixelError } from "../../../src/pixel/errors.js";
 import { decodeFrames } from "../../../src/pixel/index.js";
 import { runPixelStep } from "../../../src/pixel/step.js";
 import { corpusFile } from "../../helpers/corpus.js";
-import { plan, REGISTRY, SECRET } from "../../helpers/engine.js";
+import { PIXEL_TEMPLATES, REGISTRY, SECRET } from "../../helpers/engine.js";
 
 // The DCT-domain redactor is another work package; here it always declines, so 4.50 takes the
 // profile's lossy policy deterministically (codecs-dct.test.ts covers the other outcomes).
@@ -59,9 +59,9 @@ function sameElements(a: readonly DataElement[], b: readonly DataElement[]): voi
   });
 }
 
-describe("us-philips-jpeg-lossless-sv1 (4.70, EPIQ 7C template) through profile pixel", async () => {
+describe("us-philips-jpeg-lossless-sv1 (4.70, EPIQ 7C template) through profile pixel's templates (detector off)", async () => {
   const input = corpusFile("us-philips-jpeg-lossless-sv1.dcm");
-  const out = await throughEngine(input, plan("pixel"));
+  const out = await throughEngine(input, PIXEL_TEMPLATES);
   const written = readPart10(out.output);
   const original = readPart10(input);
 
@@ -96,6 +96,7 @@ describe("us-multiframe-jpeg-baseline-ybr (4.50, 30 frames) with lossy: transcod
     version: "1",
     extends: "pixel",
     pixel: {
+      detector: false,
       lossy: "transcode",
       templates: [
         { manufacturer: "SonoSite, Inc.", model: "Turbo", rows: 240, columns: 320, boxes: [[0, 0, 320, 20]] },
@@ -150,6 +151,7 @@ describe("us-multiframe-jpeg-baseline-ybr (4.50, 30 frames) with lossy: transcod
       version: "1",
       extends: "pixel",
       pixel: {
+        detector: false,
         lossy: "refuse",
         templates: [
           {

@@ -16,11 +16,15 @@ const pool = new EnginePool(
 afterAll(() => pool.close());
 
 describe("compressed pixel data in the engine pool", { timeout: 60_000 }, () => {
-  it("JPEG Lossless ultrasound under pixel: cleaned, still 4.70", async () => {
+  it("JPEG Lossless ultrasound under pixel (template and detector): cleaned, still 4.70", async () => {
     const out = await pool.anonymize(corpusFile("us-philips-jpeg-lossless-sv1.dcm"), { name: "pixel" });
     if (out.status !== "anonymized") throw new Error(`${out.code}: ${out.reason}`);
     expect(readPart10(out.output).transferSyntax.uid).toBe("1.2.840.10008.1.2.4.70");
-    expect(out.changes.filter((c) => c.action === "cleanPixel")).toHaveLength(1);
+    const sources = out.changes
+      .filter((c) => c.action === "cleanPixel")
+      .map((c) => c.after!.split(" ").pop());
+    expect(sources.filter((s) => s === "template")).toHaveLength(1);
+    expect(sources.filter((s) => s === "detector").length).toBeGreaterThan(0);
   });
   it("JPEG 2000 and JPEG-LS under a profile that scans CR and MR", async () => {
     const custom = {

@@ -63,7 +63,9 @@ describe("detector pool", { timeout: 120_000 }, () => {
 
   it("opens no channel for a profile without the detector", async () => {
     const before = detectors.channelsOpened;
-    expect((await pooled.anonymize(corpusFile("us-philips-palette-rle.dcm"), { name: "pixel" })).status).toBe(
+    const templatesOnly = { ...detect, name: "templates", pixel: { detector: false } };
+    const custom = { ...templatesOnly, extends: "pixel" };
+    expect((await pooled.anonymize(corpusFile("us-philips-palette-rle.dcm"), { custom })).status).toBe(
       "anonymized",
     );
     expect(detectors.channelsOpened).toBe(before);
@@ -85,10 +87,11 @@ describe("detector pool", { timeout: 120_000 }, () => {
 describe("runsDetector", () => {
   const needs = runsDetector(registry);
   it("is true only for profiles whose pixel step runs the detector", () => {
-    expect(needs({ name: "pixel" })).toBe(false);
+    expect(needs({ name: "pixel" })).toBe(true);
     expect(needs({ name: "hipaa" })).toBe(false);
     expect(needs({ custom: detect })).toBe(true);
     expect(needs({ custom: { ...detect, pixel: { detector: false } } })).toBe(false);
+    expect(needs({ custom: { ...detect, extends: "pixel", pixel: {} } })).toBe(true);
     expect(needs({ custom: { not: "a profile" } })).toBe(false);
   });
 });

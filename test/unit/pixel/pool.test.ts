@@ -15,7 +15,7 @@ const pool = new EnginePool(
 afterAll(() => pool.close());
 
 describe("pixel step in the engine pool", { timeout: 60_000 }, () => {
-  it("profile pixel (templates) and a detector profile both clean the CX50 header bar", async () => {
+  it("profile pixel (template and detector) and a detector-only profile both clean the CX50 header bar", async () => {
     const input = corpusFile("us-philips-palette-rle.dcm");
     const byTemplate = await pool.anonymize(input, { name: "pixel" });
     expect(byTemplate.status).toBe("anonymized");

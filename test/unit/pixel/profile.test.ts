@@ -1,5 +1,7 @@
 /**
- * Profile `pixel` end to end through the engine on the corpus' Philips ultrasound files: the PHI text
+ * Profile `pixel`'s device templates (its detector off: the synchronous engine path; the detector is
+ * tested in detector*.test.ts and, through `pixel` itself, below with the asynchronous step) end to
+ * end through the engine on the corpus' Philips ultrasound files: the PHI text
  * boxes (test/fixtures/pixel/corpus-boxes.json, copied from the design notes) come out filled, every
  * other sample and every header byte but Pixel Data, Burned In Annotation and the method attributes is
  * what `hipaa` writes, the output decodes in dcmtk to the same samples, and refusals carry codes.
@@ -14,9 +16,12 @@ import type { DataElement } from "../../../src/dicom/element.js";
 import { readPart10 } from "../../../src/dicom/part10.js";
 import { tagOf } from "../../../src/dicom/tag.js";
 import { asciiValue } from "../../../src/dicom/values.js";
+import { anonymizeInstance } from "../../../src/engine/anonymize.js";
+import { UidMapper } from "../../../src/engine/uid-map.js";
 import { decodeFrames, inPixelScope } from "../../../src/pixel/index.js";
+import { runPixelStep } from "../../../src/pixel/step.js";
 import { corpusFile, ROOT } from "../../helpers/corpus.js";
-import { anonymize, anonymized, plan, REGISTRY } from "../../helpers/engine.js";
+import { anonymize, anonymized, PIXEL_TEMPLATES, plan, REGISTRY, SECRET } from "../../helpers/engine.js";
 
 const BOXES = JSON.parse(
   fs.readFileSync(path.join(ROOT, "test/fixtures/pixel/corpus-boxes.json"), "utf8"),
@@ -79,9 +84,9 @@ const hipaaAllowingFlag = REGISTRY.compileCustom({
 describe.each([
   ["us-burned-in-yes-philips-phi", false, "YES", [0, 0, 1024, 26]],
   ["us-philips-palette-rle", true, "", [0, 0, 800, 62]],
-] as const)("profile pixel on %s", (name, rle, flag, padded) => {
+] as const)("profile pixel's templates on %s", (name, rle, flag, padded) => {
   const input = corpusFile(`${name}.dcm`);
-  const out = anonymized(input, "pixel");
+  const out = anonymized(input, PIXEL_TEMPLATES);
   const written = readPart10(out.output);
   const original = readPart10(input);
 
@@ -136,10 +141,17 @@ describe.each([
 });
 
 describe("profile pixel: scope and refusals", () => {
-  it("hipaa still refuses the flagged file; pixel cleans it", () => {
+  it("hipaa still refuses the flagged file; pixel's templates clean it", () => {
     const input = corpusFile("us-burned-in-yes-philips-phi.dcm");
     expect(anonymize(input, "hipaa")).toMatchObject({ status: "failed", code: "BURNED_IN_ANNOTATION" });
-    expect(anonymize(input, "pixel").status).toBe("anonymized");
+    expect(anonymize(input, PIXEL_TEMPLATES).status).toBe("anonymized");
+  });
+  it("pixel runs the detector: without the asynchronous step that runs it, the instance is refused", () => {
+    expect(plan("pixel").pixel?.detector).toBe(true);
+    expect(anonymize(corpusFile("us-burned-in-yes-philips-phi.dcm"), "pixel")).toMatchObject({
+      status: "failed",
+      code: "PIXEL_NO_TEXT_FINDER",
+    });
   });
   it("a Secondary Capture is in scope whatever its Modality says (a screenshot of a CT says CT)", () => {
     const parsed = readPart10(corpusFile("sc-rgb-jpeg-baseline-utf8.dcm"));
@@ -170,15 +182,15 @@ describe("profile pixel: scope and refusals", () => {
       .items!.map((i) => text(i.elements, tagOf(0x0008, 0x0100)));
     expect(codes).not.toContain("113101");
   });
-  it("an ultrasound no template matches is refused, not passed with its text", () => {
-    expect(anonymize(corpusFile("us-multiframe-acuson-implicit-large.dcm"), "pixel")).toMatchObject({
+  it("with the detector off, an ultrasound no template matches is refused, not passed with its text", () => {
+    expect(anonymize(corpusFile("us-multiframe-acuson-implicit-large.dcm"), PIXEL_TEMPLATES)).toMatchObject({
       status: "failed",
       code: "PIXEL_NO_TEXT_FINDER",
     });
   });
   it("a compressed ultrasound whose codec was never loaded (no pixel step ran) is refused", () => {
     // The synchronous path (no runPixelStep before anonymizeInstance) has no WASM codec loaded.
-    expect(anonymize(corpusFile("us-philips-jpeg-lossless-sv1.dcm"), "pixel")).toMatchObject({
+    expect(anonymize(corpusFile("us-philips-jpeg-lossless-sv1.dcm"), PIXEL_TEMPLATES)).toMatchObject({
       status: "failed",
       code: "PIXEL_CODEC_ERROR",
     });
@@ -232,5 +244,36 @@ describe("pixel block validation", () => {
     [{ colour: "red" }, "colour"],
   ])("refuses %j", (pixel, where) => {
     expect(() => custom(pixel)).toThrow(where);
+  });
+});
+
+describe("profile pixel itself: templates, then the detector (the asynchronous step, as the workers run it)", () => {
+  async function throughPixel(name: string) {
+    const input = corpusFile(`${name}.dcm`);
+    const pixel = await runPixelStep(input, plan("pixel"));
+    const outcome = anonymizeInstance(input, { plan: plan("pixel"), uids: new UidMapper(SECRET), pixel });
+    if (outcome.status !== "anonymized") throw new Error(`${outcome.code}: ${outcome.reason}`);
+    const sources = outcome.changes
+      .filter((c) => c.action === "cleanPixel")
+      .map((c) => c.after!.split(" ").pop());
+    return { outcome, sources, written: readPart10(outcome.output) };
+  }
+
+  it("the flagged Philips frame: the template's bar and the detector's boxes; every PHI box is black", async () => {
+    const { sources, written } = await throughPixel("us-burned-in-yes-philips-phi");
+    expect(sources.filter((s) => s === "template")).toHaveLength(1);
+    expect(sources.filter((s) => s === "detector").length).toBeGreaterThan(0);
+    const after = decodeFrames(written.dataset, written.transferSyntax).frames[0]!;
+    for (const [x, y, w, h] of BOXES["us-burned-in-yes-philips-phi"]!.boxes.filter((b) => b[5] === 1))
+      for (let yy = y; yy < y + h; yy++)
+        for (let xx = x; xx < x + w; xx++) expect(after[yy * 1024 + xx], `(${xx},${yy})`).toBe(0);
+    expect(text(written.dataset, tagOf(0x0028, 0x0301))).toBe("NO");
+  });
+
+  it("an ultrasound cine no template matches is cleaned by the detector, not refused", async () => {
+    const { sources, written } = await throughPixel("us-multiframe-acuson-implicit-large");
+    expect(sources.length).toBeGreaterThan(0);
+    expect(sources.every((s) => s === "detector")).toBe(true);
+    expect(text(written.dataset, tagOf(0x0028, 0x0301))).toBe("NO");
   });
 });

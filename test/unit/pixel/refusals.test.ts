@@ -19,7 +19,7 @@ import { readPart10, writePart10 } from "../../../src/dicom/part10.js";
 import { PIXEL_DATA, SOP_CLASS_UID, SOP_INSTANCE_UID, tagOf } from "../../../src/dicom/tag.js";
 import { asciiValue } from "../../../src/dicom/values.js";
 import { corpusFile, REALWORLD_DIR } from "../../helpers/corpus.js";
-import { anonymize, REGISTRY } from "../../helpers/engine.js";
+import { anonymize, PIXEL_TEMPLATES, REGISTRY } from "../../helpers/engine.js";
 
 /** Code strings (CS) are defined terms such as PALETTE COLOR, which a reason may name. */
 const TEXT_VRS = new Set([
@@ -51,7 +51,11 @@ function textValues(ds: readonly DataElement[], out: Set<string> = new Set()): S
 }
 
 /** The instance through the engine: it must fail with `code`, and its reason must name no value. */
-function refusal(input: Buffer, code: string, profile: Parameters<typeof anonymize>[1] = "pixel"): string {
+function refusal(
+  input: Buffer,
+  code: string,
+  profile: Parameters<typeof anonymize>[1] = PIXEL_TEMPLATES,
+): string {
   const outcome = anonymize(input, profile);
   if (outcome.status !== "failed") throw new Error(`expected ${code}, the instance was de-identified`);
   expect(outcome.code).toBe(code);
@@ -83,7 +87,10 @@ const scoped = (modality: string) =>
     description: "pixel with one more modality in scope",
     version: "1",
     extends: "pixel",
-    pixel: { scope: { modalities: [modality], sopClasses: [], burnedInAnnotationYes: true } },
+    pixel: {
+      detector: false,
+      scope: { modalities: [modality], sopClasses: [], burnedInAnnotationYes: true },
+    },
     rules: [],
   });
 

@@ -78,10 +78,10 @@ describe("native YBR_FULL_422", () => {
   it("comes out of the engine with a custom profile, and dcmtk reads what it wrote", () => {
     const plan = REGISTRY.compileCustom({
       name: "ybr422",
-      description: "pixel with a template for this device",
+      description: "pixel's templates (detector off) with one for this device",
       version: "1",
       extends: "pixel",
-      pixel: { templates: config.templates },
+      pixel: { detector: false, templates: config.templates },
       rules: [],
     });
     const outcome = anonymize(input, plan);
