@@ -16,3 +16,16 @@ export function packageRoot(): string {
   root = dir;
   return dir;
 }
+
+/**
+ * The compiled file of a worker thread, `file` beside the module at `moduleUrl` (its import.meta.url).
+ * Worker threads run compiled JavaScript: under a TypeScript runner (the tests import src/*.ts) the
+ * file is taken from dist/, which `npm test` builds first.
+ */
+export function workerFile(moduleUrl: string, file: string): string {
+  const here = path.dirname(fileURLToPath(moduleUrl));
+  if (!fileURLToPath(moduleUrl).endsWith(".ts")) return path.join(here, file);
+  const built = path.join(packageRoot(), "dist", path.relative(packageRoot(), here), file);
+  if (!fs.existsSync(built)) throw new Error(`${built} is missing: run "npm run build" first`);
+  return built;
+}

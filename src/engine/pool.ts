@@ -1,9 +1,6 @@
 /** The engine on worker threads (piscina), so CPU work never blocks the event loop. */
 import crypto from "node:crypto";
-import fs from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { packageRoot } from "../package-root.js";
+import { workerFile } from "../package-root.js";
 import { Piscina } from "piscina";
 import type { AnonymizedChunks, FailedInstance, InstanceOutcome } from "./anonymize.js";
 import type { PoolSettings, PoolTask } from "./pool-worker.js";
@@ -26,7 +23,7 @@ export class EnginePool {
     private readonly detector?: DetectorRouting,
   ) {
     this.piscina = new Piscina({
-      filename: workerFile(),
+      filename: workerFile(import.meta.url, "pool-worker.js"),
       workerData: settings,
       minThreads: threads,
       maxThreads: threads,
@@ -97,18 +94,6 @@ export class EnginePool {
     await this.piscina.destroy();
     await this.detector?.pool.close();
   }
-}
-
-/**
- * Worker threads run compiled JavaScript. Under a TypeScript runner (the tests import src/*.ts) the
- * worker is taken from dist/, which `npm test` builds first.
- */
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (!here.endsWith(".ts")) return path.join(path.dirname(here), "pool-worker.js");
-  const built = path.join(packageRoot(), "dist/src/engine/pool-worker.js");
-  if (!fs.existsSync(built)) throw new Error(`${built} is missing: run "npm run build" first`);
-  return built;
 }
 
 /** A task whose input memory is moved to the worker (piscina moves only a top-level Transferable). */

@@ -6,12 +6,9 @@
  * model time; ONNX Runtime's own intra-op threads gave 1.2x on two cores, two sessions ~1.9x).
  * Threads start on first use and leave after a minute idle, taking their ~400 MB with them.
  */
-import fs from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { Piscina } from "piscina";
-import { packageRoot } from "../package-root.js";
+import { workerFile } from "../package-root.js";
 import type { Rect } from "./config.js";
 import type { DetectAnswer, DetectRequest } from "./detector-remote.js";
 
@@ -28,7 +25,7 @@ export class DetectorPool {
 
   constructor(readonly threads: number) {
     this.piscina = new Piscina({
-      filename: workerFile(),
+      filename: workerFile(import.meta.url, "detector-worker.js"),
       minThreads: 0,
       maxThreads: threads,
       idleTimeout: 60_000,
@@ -66,13 +63,4 @@ export class DetectorPool {
   async close(): Promise<void> {
     await this.piscina.destroy();
   }
-}
-
-/** As the engine pool's: compiled JavaScript, from dist/ under a TypeScript runner. */
-function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (!here.endsWith(".ts")) return path.join(path.dirname(here), "detector-worker.js");
-  const built = path.join(packageRoot(), "dist/src/pixel/detector-worker.js");
-  if (!fs.existsSync(built)) throw new Error(`${built} is missing: run "npm run build" first`);
-  return built;
 }
