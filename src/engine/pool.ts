@@ -90,6 +90,12 @@ export class EnginePool {
     return this.piscina.threads.length;
   }
 
+  /** The detector pool's size, threads running now and detections waiting (none without a pool). */
+  get detectorState(): { threads: number; running: number; queued: number } | undefined {
+    const pool = this.detector?.pool;
+    return pool && { threads: pool.threads, running: pool.threadsRunning, queued: pool.queued };
+  }
+
   async close(): Promise<void> {
     await this.piscina.destroy();
     await this.detector?.pool.close();

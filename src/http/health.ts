@@ -13,6 +13,7 @@ export default async function healthRoutes(app: FastifyInstance, ctx: AppContext
       status: ready ? "ready" : "not ready",
       workers: ctx.engine.threads,
       queued: ctx.engine.queued,
+      ...(ctx.engine.detectorState ? { detector: ctx.engine.detectorState } : {}),
       profiles: ctx.registry.names().length,
       sessionStore: store ? "up" : "down",
     };

@@ -89,6 +89,8 @@ describe("profiles, health and metrics", () => {
     const ready = await t.app.inject({ url: "/readyz" });
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toMatchObject({ status: "ready", workers: 2 });
+    // The detector pool starts no thread before a profile that runs the detector needs one.
+    expect(ready.json().detector).toEqual({ threads: 2, running: 0, queued: 0 });
     const missing = await t.app.inject({ url: "/nope/1.2.3.4" });
     expect(missing.statusCode).toBe(404);
     expect(missing.headers["content-type"]).toMatch(/problem\+json/);

@@ -94,6 +94,10 @@ describe("session preview under a pixel profile", { timeout: 60_000 }, () => {
     }
     const hipaa = (await t.app.inject({ url: `${url}/preview?profile=hipaa` })).json();
     expect(hipaa).not.toHaveProperty("pixel");
+    // pixel's detector ran in the service's detector pool, not in the engine workers.
+    const pool = (await t.app.inject({ url: "/readyz" })).json().detector;
+    expect(pool.running).toBeGreaterThan(0);
+    expect(pool.queued).toBe(0);
   });
 
   it("a detector profile (POST preview) lists detector boxes for the Philips US file", async () => {
