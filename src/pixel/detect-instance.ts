@@ -27,8 +27,8 @@ function inside(box: Rect, region: Rect): boolean {
   );
 }
 
-/** Runs `task` on every item, at most `limit` at once. */
-async function eachLimited<T>(
+/** Runs `task` on every item, at most `limit` at once; rejects with the first failure. */
+export async function eachLimited<T>(
   items: readonly T[],
   limit: number,
   task: (item: T) => Promise<void>,

@@ -27,6 +27,7 @@ export interface RemoteDetector extends TextDetector {
 
 export function remoteDetector(port: MessagePort, parallelism: number): RemoteDetector {
   let next = 0;
+  let closed = false;
   const pending = new Map<number, { resolve: (boxes: Rect[]) => void; reject: (e: Error) => void }>();
   port.on("message", (answer: DetectAnswer) => {
     const waiting = pending.get(answer.id);
@@ -38,6 +39,8 @@ export function remoteDetector(port: MessagePort, parallelism: number): RemoteDe
   return {
     parallelism: Math.max(1, parallelism),
     async detect(img, region, scale) {
+      // After the task ends (or failed), frames still queued in its lanes stop here.
+      if (closed) throw new Error("the detector channel closed");
       const area: Rect = region ?? [0, 0, img.width, img.height];
       const k = scale ?? modelScale(area[2], area[3]);
       const cropped = cropImage(img, area);
@@ -52,6 +55,7 @@ export function remoteDetector(port: MessagePort, parallelism: number): RemoteDe
       return boxes.map(([x, y, w, h]): Rect => [x + area[0], y + area[1], w, h]);
     },
     close() {
+      closed = true;
       port.close();
       for (const waiting of pending.values()) waiting.reject(new Error("the detector channel closed"));
       pending.clear();

@@ -26,7 +26,7 @@ import { PIXEL_DATA } from "../dicom/tag.js";
 import type { TransferSyntax } from "../dicom/transfer-syntax.js";
 import type { PixelConfig, Rect } from "./config.js";
 import { loadCodecs } from "./codecs.js";
-import { detectInstance } from "./detect-instance.js";
+import { detectInstance, eachLimited } from "./detect-instance.js";
 import { cropImage, localDetector, modelScale, type TextDetector } from "./detector.js";
 import { toDisplay, voiOf } from "./display.js";
 import { PixelError } from "./errors.js";
@@ -89,30 +89,22 @@ async function detectAroundBoxes(
   const voi = px.spp === 1 && !px.palette ? voiOf(ds, ts.encoding.littleEndian, px.signed) : undefined;
   const scale = modelScale(px.cols, px.rows);
   const done = new Map<string, Promise<Rect[]>>();
-  const out: Rect[][] = new Array(frames.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < frames.length) {
-      const f = next++;
-      const regions = guardRegions(filled[f] ?? [], px.cols, px.rows);
-      if (regions.length === 0) {
-        out[f] = [];
-        continue;
+  const out: Rect[][] = frames.map(() => []);
+  await eachLimited([...frames.keys()], detector.parallelism, async (f) => {
+    const regions = guardRegions(filled[f] ?? [], px.cols, px.rows);
+    if (regions.length === 0) return;
+    const img = toDisplay(frames[f]!, px, planar, voi);
+    const found = regions.map((r) => {
+      const key = `${r.join()}:${crypto.createHash("sha1").update(cropImage(img, r).data).digest("hex")}`;
+      let boxes = done.get(key);
+      if (!boxes) {
+        boxes = detector.detect(img, r, scale);
+        done.set(key, boxes);
       }
-      const img = toDisplay(frames[f]!, px, planar, voi);
-      const found = regions.map((r) => {
-        const key = `${r.join()}:${crypto.createHash("sha1").update(cropImage(img, r).data).digest("hex")}`;
-        let boxes = done.get(key);
-        if (!boxes) {
-          boxes = detector.detect(img, r, scale);
-          done.set(key, boxes);
-        }
-        return boxes;
-      });
-      out[f] = (await Promise.all(found)).flat();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(detector.parallelism, frames.length) }, lane));
+      return boxes;
+    });
+    out[f] = (await Promise.all(found)).flat();
+  });
   return out;
 }
 

@@ -79,7 +79,11 @@ describe("detector pool", { timeout: 120_000 }, () => {
       /^text detection failed in the detector pool$/,
     );
     expect(await remote.detect(img)).toEqual([]);
+    // Closed when its task ends: a detection still pending fails, a later one fails at once.
+    const pending = remote.detect(img);
     remote.close();
+    await expect(pending).rejects.toThrow(/^the detector channel closed$/);
+    await expect(remote.detect(img)).rejects.toThrow(/^the detector channel closed$/);
     channel.close();
   });
 });
