@@ -28,7 +28,7 @@ import { isValidUid } from "../dicom/uid.js";
 import { asciiValue, encodeValue } from "../dicom/values.js";
 import type { Allocator } from "../dicom/write-dataset.js";
 import { AnonymizerError } from "../errors.js";
-import { cleanPixelData, inPixelScope, PixelError, type PixelResult } from "../pixel/index.js";
+import { cleanPixelData, inPixelScope, PixelError, type PixelBox, type PixelResult } from "../pixel/index.js";
 import type { PixelStepOutcome } from "../pixel/step.js";
 import { applyPlan, type ApplyResult, type AuditEntry } from "./apply.js";
 import { cachedMethodElements, mergeElements } from "./deidentification-method.js";
@@ -52,6 +52,8 @@ export interface AnonymizedInstance {
   readonly seriesInstanceUID: string;
   readonly transferSyntaxUID: string;
   readonly changes: readonly AuditEntry[];
+  /** The boxes the Clean Pixel Data step filled (empty: it ran and found none); absent when it did not run. */
+  readonly pixelBoxes?: readonly PixelBox[];
   readonly inputBytes: number;
   readonly timings: PhaseTimings;
 }
@@ -153,6 +155,7 @@ interface Prepared {
   readonly status: "prepared";
   readonly write: WriteInput;
   readonly applied: ApplyResult;
+  readonly pixelBoxes?: readonly PixelBox[];
   readonly inputBytes: number;
   readonly t0: number;
   readonly t1: number;
@@ -231,6 +234,7 @@ function prepare(
     applied: parsed.repairs.length
       ? { ...applied, changes: [...parsed.repairs.map(repairEntry), ...applied.changes] }
       : applied,
+    ...(pixel ? { pixelBoxes: pixel.boxes } : {}),
     inputBytes: input.length,
     t0,
     t1,
@@ -313,6 +317,7 @@ function finish(p: Prepared, bytes: ByteSource, output: Buffer, t2: number, plan
     seriesInstanceUID: textOf(dataset, SERIES_INSTANCE_UID),
     transferSyntaxUID: p.write.transferSyntax.uid,
     changes: p.applied.changes,
+    ...(p.pixelBoxes ? { pixelBoxes: p.pixelBoxes } : {}),
     inputBytes: p.inputBytes,
     timings: { parse: p.t1 - p.t0, apply: t2 - p.t1, write: t3 - t2, verify: t4 - t3 },
   };

@@ -1,12 +1,11 @@
 /**
  * The pixel step in a session preview: per instance the step ran on, every filled box per frame
- * (frame, x, y, width, height, source), taken from the audit's `cleanPixel` entries
- * ("frame F x X y Y width W height H source S", written by src/engine/anonymize.ts). Coordinates
- * and sources only: never a value of the instance.
+ * (frame, x, y, width, height, source), as the engine's outcome carries them (the same boxes as the
+ * audit's `cleanPixel` entries). Coordinates and sources only: never a value of the instance.
  */
 import type { PixelBox } from "../pixel/index.js";
 import type { UsRegions } from "../pixel/us-regions.js";
-import type { Audit } from "../respond/audit.js";
+import type { InstanceOutcome } from "../engine/anonymize.js";
 
 /** A filled box as the pixel step reports it. */
 export type PreviewBox = PixelBox;
@@ -26,43 +25,24 @@ export interface PixelPreview {
   }>;
 }
 
-const BOX = /^frame (\d+) x (\d+) y (\d+) width (\d+) height (\d+) source (template|detector)$/;
-const STEP_RAN = "the Clean Pixel Data step ran";
-
+/**
+ * `outcomes` in the session's order (index = position), as the engine returned them: an anonymized
+ * outcome carries `pixelBoxes` exactly when the pixel step ran on it.
+ */
 export function pixelPreview(
-  audit: Audit,
+  outcomes: ReadonlyArray<InstanceOutcome>,
   regions: (index: number) => UsRegions | undefined = () => undefined,
 ): PixelPreview {
   const instances: Array<PixelPreview["instances"][number]> = [];
-  for (const instance of audit.instances) {
-    if (instance.status !== "anonymized") continue;
-    let ran = false;
-    const boxes: PreviewBox[] = [];
-    for (const c of instance.changes) {
-      if (c.keyword === "BurnedInAnnotation" && c.reason === STEP_RAN) ran = true;
-      if (c.action !== "cleanPixel") continue;
-      ran = true;
-      const m = BOX.exec(c.after ?? "");
-      // The engine writes only this form; anything else is a bug that must not pass as "no boxes".
-      if (!m) throw new Error("a cleanPixel audit entry is not in the expected form");
-      boxes.push({
-        frame: +m[1]!,
-        x: +m[2]!,
-        y: +m[3]!,
-        width: +m[4]!,
-        height: +m[5]!,
-        source: m[6] as PreviewBox["source"],
-      });
-    }
-    if (!ran) continue;
-    boxes.sort((a, b) => a.frame - b.frame);
-    const usRegions = regions(instance.index);
+  outcomes.forEach((outcome, index) => {
+    if (outcome.status !== "anonymized" || !outcome.pixelBoxes) return;
+    const usRegions = regions(index);
     instances.push({
-      index: instance.index,
-      ...(instance.sopInstanceUID ? { sopInstanceUID: instance.sopInstanceUID } : {}),
-      boxes,
+      index,
+      sopInstanceUID: outcome.sopInstanceUID,
+      boxes: [...outcome.pixelBoxes].sort((a, b) => a.frame - b.frame),
       ...(usRegions ? { usRegions } : {}),
     });
-  }
+  });
   return { instances };
 }

@@ -300,11 +300,12 @@ export class SessionService {
     choice: ProfileChoice,
   ): Promise<Audit & { changesByAction: Record<string, number>; pixel?: PixelPreview }> {
     const meta = await this.get(id, owner);
-    const audit = buildAudit(choice.plan, await this.runAll(meta, choice), true);
+    const outcomes = await this.runAll(meta, choice);
+    const audit = buildAudit(choice.plan, outcomes, true);
     if (!choice.plan.pixel) return { ...audit, changesByAction: countByAction(audit) };
     // The US regions of the instances the step ran on, read from their originals' headers.
     const regions = new Map<number, UsRegions | undefined>();
-    for (const { index } of pixelPreview(audit).instances) {
+    for (const { index } of pixelPreview(outcomes).instances) {
       const info = meta.instances.find((i) => i.index === index);
       const original = info?.original ? await this.store.getBlob(meta.id, info.original) : undefined;
       if (original) regions.set(index, regionsOf(original));
@@ -312,7 +313,7 @@ export class SessionService {
     return {
       ...audit,
       changesByAction: countByAction(audit),
-      pixel: pixelPreview(audit, (index) => regions.get(index)),
+      pixel: pixelPreview(outcomes, (index) => regions.get(index)),
     };
   }
 
