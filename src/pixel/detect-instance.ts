@@ -65,7 +65,8 @@ export async function detectFrames(
   const boxes0 = detector.detect(first);
   boxes0.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   if (distinct.length > 1) {
-    const range = new TemporalRange(px.cols, px.rows);
+    // Monochrome frames display grey (R = G = B): one channel of range is enough.
+    const range = new TemporalRange(px.cols, px.rows, px.spp === 1 && !px.palette ? 1 : 3);
     range.add(first);
     for (const i of distinct.slice(1)) range.add(display(frames[i]!));
     const regions = dynamicRegions(range.dynamicMask(motion?.threshold ?? 8), px.cols, px.rows, motion);

@@ -7,23 +7,28 @@
 import type { Rect } from "./config.js";
 import type { RgbImage } from "./display.js";
 
-/** Running per-channel minimum and maximum of a sequence of display images. */
+/**
+ * Running per-channel minimum and maximum of a sequence of display images. `channels` 1 is for grey
+ * images (R = G = B): only their first channel is tracked, a third of the work.
+ */
 export class TemporalRange {
   private readonly lo: Uint8Array;
   private readonly hi: Uint8Array;
   constructor(
     readonly width: number,
     readonly height: number,
+    readonly channels: 1 | 3 = 3,
   ) {
-    this.lo = new Uint8Array(width * height * 3).fill(255);
-    this.hi = new Uint8Array(width * height * 3);
+    this.lo = new Uint8Array(width * height * channels).fill(255);
+    this.hi = new Uint8Array(width * height * channels);
   }
 
   add(img: RgbImage): void {
     const { lo, hi } = this;
     const d = img.data;
-    for (let i = 0; i < d.length; i++) {
-      const v = d[i]!;
+    const step = 3 / this.channels;
+    for (let i = 0, j = 0; i < lo.length; i++, j += step) {
+      const v = d[j]!;
       if (v < lo[i]!) lo[i] = v;
       if (v > hi[i]!) hi[i] = v;
     }
@@ -32,10 +37,11 @@ export class TemporalRange {
   /** Pixels whose range over the frames exceeds `threshold` grey levels in any channel. */
   dynamicMask(threshold: number): Uint8Array {
     const n = this.width * this.height;
+    const c = this.channels;
     const mask = new Uint8Array(n);
     for (let i = 0; i < n; i++)
-      for (let c = 0; c < 3; c++)
-        if (this.hi[3 * i + c]! - this.lo[3 * i + c]! > threshold) {
+      for (let k = i * c; k < (i + 1) * c; k++)
+        if (this.hi[k]! - this.lo[k]! > threshold) {
           mask[i] = 1;
           break;
         }
