@@ -60,11 +60,11 @@ export interface MotionOptions {
   readonly maxRegions?: number;
 }
 
-function overlapOrTouch(a: Rect, b: Rect): boolean {
+export function overlapOrTouch(a: Rect, b: Rect): boolean {
   return a[0] <= b[0] + b[2] && b[0] <= a[0] + a[2] && a[1] <= b[1] + b[3] && b[1] <= a[1] + a[3];
 }
 
-function union(a: Rect, b: Rect): Rect {
+export function union(a: Rect, b: Rect): Rect {
   const x0 = Math.min(a[0], b[0]);
   const y0 = Math.min(a[1], b[1]);
   return [x0, y0, Math.max(a[0] + a[2], b[0] + b[2]) - x0, Math.max(a[1] + a[3], b[1] + b[3]) - y0];

@@ -31,6 +31,7 @@ import { cropImage, localDetector, modelScale, type TextDetector } from "./detec
 import { toDisplay, voiOf } from "./display.js";
 import { PixelError } from "./errors.js";
 import { decodeFrames, type cleanPixelData, type PixelResult } from "./index.js";
+import { overlapOrTouch, union } from "./motion.js";
 
 /** Above this share of a re-detection's area inside filled boxes, the fill did not take. */
 export const GUARD_SHARE = 0.5;
@@ -38,7 +39,21 @@ export const GUARD_SHARE = 0.5;
 /** Pixels around each filled box that the "boxes" re-check detects on (text needs its context). */
 export const GUARD_MARGIN = 16;
 
-/** Filled boxes padded by `margin`, clipped to the frame, merged until none overlap or touch. */
+const area = (r: Rect): number => r[2] * r[3];
+const overlap = (a: Rect, b: Rect): number =>
+  Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0])) *
+  Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
+
+/** Share of a merged guard region that neither of its parts covers, above which they stay apart. */
+const WASTE = 0.25;
+
+/**
+ * Filled boxes padded by `margin`, clipped to the frame; two that overlap or touch are merged (text
+ * is seen with its neighbours) unless more than WASTE of their union would be area neither covers:
+ * a template's full-width bar and the labels under it would otherwise chain into one crop reaching a
+ * cine's moving sector, detected again on every frame (pixel's sector cine: 8.9 M model pixels).
+ * Overlapping crops are harmless: their detections are merged.
+ */
 export function guardRegions(
   boxes: readonly Rect[],
   width: number,
@@ -56,19 +71,13 @@ export function guardRegions(
       for (let j = i + 1; j < rects.length; j++) {
         const a = rects[i]!;
         const b = rects[j]!;
-        if (a[0] <= b[0] + b[2] && b[0] <= a[0] + a[2] && a[1] <= b[1] + b[3] && b[1] <= a[1] + a[3]) {
-          const x0 = Math.min(a[0], b[0]);
-          const y0 = Math.min(a[1], b[1]);
-          rects[i] = [
-            x0,
-            y0,
-            Math.max(a[0] + a[2], b[0] + b[2]) - x0,
-            Math.max(a[1] + a[3], b[1] + b[3]) - y0,
-          ];
-          rects.splice(j, 1);
-          merged = true;
-          break outer;
-        }
+        if (!overlapOrTouch(a, b)) continue;
+        const u = union(a, b);
+        if (area(u) - (area(a) + area(b) - overlap(a, b)) > WASTE * area(u)) continue;
+        rects[i] = u;
+        rects.splice(j, 1);
+        merged = true;
+        break outer;
       }
   }
   return rects.filter((r) => r[2] > 0 && r[3] > 0);
