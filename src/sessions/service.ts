@@ -403,21 +403,35 @@ export class SessionService {
     id: string,
     owner: string | null,
   ): Promise<{ meta: SessionMeta; audit: Audit; outputs: StagedOutput[] }> {
+    const { meta, audit } = await this.stagedAudit(id, owner);
+    const outputs: StagedOutput[] = [];
+    for (const [i, instance] of audit.instances.entries()) {
+      if (instance.status !== "anonymized") continue;
+      outputs.push({
+        position: i,
+        sopInstanceUID: instance.sopInstanceUID!,
+        data: await this.stagedBlob(meta, i),
+      });
+    }
+    return { meta, audit, outputs };
+  }
+
+  /** The session and its staged audit; 409 when nothing is staged, 404 when it expired. */
+  private async stagedAudit(id: string, owner: string | null): Promise<{ meta: SessionMeta; audit: Audit }> {
     const meta = await this.get(id, owner);
     if (meta.state === "open")
       throw conflict("nothing is staged: POST /sessions/{id}/apply?profile=<name> first");
     const text = meta.audit ? await this.store.getBlob(meta.id, meta.audit) : undefined;
     if (!text) throw notFound("the staged result has expired");
-    const audit = JSON.parse(text.toString("utf8")) as Audit;
-    const outputs: StagedOutput[] = [];
-    for (const [i, instance] of audit.instances.entries()) {
-      if (instance.status !== "anonymized") continue;
-      const key = meta.instances[i]?.staged;
-      const data = key ? await this.store.getBlob(meta.id, key) : undefined;
-      if (!data) throw notFound("the staged result has expired");
-      outputs.push({ position: i, sopInstanceUID: instance.sopInstanceUID!, data });
-    }
-    return { meta, audit, outputs };
+    return { meta, audit: JSON.parse(text.toString("utf8")) as Audit };
+  }
+
+  /** The staged copy of the instance at `position`; 404 when it expired. */
+  private async stagedBlob(meta: SessionMeta, position: number): Promise<Buffer> {
+    const key = meta.instances[position]?.staged;
+    const data = key ? await this.store.getBlob(meta.id, key) : undefined;
+    if (!data) throw notFound("the staged result has expired");
+    return data;
   }
 
   /**
@@ -572,18 +586,9 @@ export class SessionService {
    * is read, not all of them. Undefined when no staged instance has it.
    */
   async stagedInstance(id: string, owner: string | null, sop: string): Promise<Buffer | undefined> {
-    const meta = await this.get(id, owner);
-    if (meta.state === "open")
-      throw conflict("nothing is staged: POST /sessions/{id}/apply?profile=<name> first");
-    const text = meta.audit ? await this.store.getBlob(meta.id, meta.audit) : undefined;
-    if (!text) throw notFound("the staged result has expired");
-    const audit = JSON.parse(text.toString("utf8")) as Audit;
+    const { meta, audit } = await this.stagedAudit(id, owner);
     const position = audit.instances.findIndex((i) => i.status === "anonymized" && i.sopInstanceUID === sop);
-    if (position < 0) return undefined;
-    const key = meta.instances[position]?.staged;
-    const data = key ? await this.store.getBlob(meta.id, key) : undefined;
-    if (!data) throw notFound("the staged result has expired");
-    return data;
+    return position < 0 ? undefined : this.stagedBlob(meta, position);
   }
 
   async instance(id: string, owner: string | null, index: number, version: Version): Promise<Buffer> {
