@@ -94,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
       results[r.index] = r;
       progress?.tick(r.status === "failed");
     },
+    plan,
   );
   progress?.done();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -6,7 +6,8 @@
 import { Worker, type MessagePort } from "node:worker_threads";
 import { DetectorPool, type DetectorChannel } from "../pixel/detector-pool.js";
 import { remoteDetector } from "../pixel/detector-remote.js";
-import { FileJob, loadPlan, type FileResult, type JobSettings } from "./job.js";
+import type { Plan } from "../engine/plan.js";
+import { FileJob, type FileResult, type JobSettings } from "./job.js";
 
 /** Settings of a job thread: its end of a detector channel travels with them. */
 export interface WorkerSettings extends JobSettings {
@@ -18,8 +19,9 @@ export async function runJobs(
   settings: JobSettings,
   jobs: number,
   onResult: (result: FileResult) => void,
+  /** The plan of settings.profile, loaded once by the caller (workers load their own). */
+  plan: Plan,
 ): Promise<void> {
-  const plan = loadPlan(settings.profile, settings.profilesDir);
   const detectors =
     plan.pixel?.detector && settings.detectorThreads > 0
       ? new DetectorPool(settings.detectorThreads)

@@ -30,7 +30,7 @@ import { rleDecodeFrame, rleEncodeFrame } from "./rle.js";
 export type { PixelConfig, PixelTemplate, Rect } from "./config.js";
 export { PixelError } from "./errors.js";
 
-export const RLE_LOSSLESS = "1.2.840.10008.1.2.5";
+const RLE_LOSSLESS = "1.2.840.10008.1.2.5";
 const MANUFACTURER = tagOf(0x0008, 0x0070);
 const MODEL = tagOf(0x0008, 0x1090);
 const SOFTWARE_VERSIONS = tagOf(0x0018, 0x1020);
